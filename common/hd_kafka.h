@@ -1,0 +1,26 @@
+/*
+ * hd_kafka: librdkafka set-up shared by every program: a conf built from the
+ * config's `kafka` passthrough plus the effective bootstrap, logs routed through
+ * hd_log, and small synchronous helpers (watermarks, waiting for metadata).
+ */
+#ifndef HD_KAFKA_H
+#define HD_KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+#include "hd_config.h"
+
+/*
+ * New conf with cfg's kafka properties, bootstrap.servers = cfg->bootstrap, and
+ * librdkafka's log lines sent to hd_log. Fails when no bootstrap is known.
+ */
+rd_kafka_conf_t *hd_kafka_conf_new(const hd_config_t *cfg, char *errstr, size_t errstr_size);
+
+/* rd_kafka_conf_set that formats errors as "PROP: problem". */
+int hd_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
+                      char *errstr, size_t errstr_size);
+
+/* Number of partitions of topic (metadata request), or -1. */
+int hd_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms,
+                             char *errstr, size_t errstr_size);
+
+#endif

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages herald needs to build, test and benchmark.
+# Idempotent: runs apt-get update/install only when something is missing.
+#   deploy/install-deps.sh            build + test packages
+#   deploy/install-deps.sh --bench    also the benchmark baselines (kcat, nginx, wrk, postfix)
+set -euo pipefail
+
+pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
+      librdkafka-dev libcurl4-openssl-dev libssl-dev libavro-dev libconfig-dev
+      libjansson-dev libmicrohttpd-dev openssl curl python3 ca-certificates)
+if [ "${1:-}" = "--bench" ]; then
+  pkgs+=(kcat)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps: installing ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
