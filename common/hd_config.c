@@ -34,7 +34,7 @@ typedef struct hd_cspec {
 } hd_cspec_t;
 
 static hd_ccheck_fn hd_check_topic, hd_check_url, hd_check_listen, hd_check_level,
-        hd_check_compat, hd_check_group;
+        hd_check_compat, hd_check_group, hd_check_pattern;
 
 #define OFF(f) offsetof(hd_config_t, f)
 static const hd_cspec_t hd_cspecs[] = {
@@ -66,6 +66,10 @@ static const hd_cspec_t hd_cspecs[] = {
          OFF(registry_server.default_compatibility), 0, 0, "NONE", hd_check_compat},
         {"serde.max_message_bytes", HD_CT_INT, OFF(serde.max_message_bytes), 1024,
          16 * 1024 * 1024, "1048576", NULL},
+        {"producer.in_order", HD_CT_STRLIST, OFF(producer.in_order), 0, 1000, NULL,
+         hd_check_pattern},
+        {"producer.out_of_order", HD_CT_STRLIST, OFF(producer.out_of_order), 0, 1000, NULL,
+         hd_check_pattern},
         {"webhook.group", HD_CT_STR, OFF(webhook.group), 0, 0, "herald-webhookd",
          hd_check_group},
         {"email.group", HD_CT_STR, OFF(email.group), 0, 0, "herald-maild", hd_check_group},
@@ -76,7 +80,7 @@ static const hd_cspec_t hd_cspecs[] = {
 
 /* Settings that are groups; "kafka" is the librdkafka passthrough. */
 static const char *const hd_cgroups[] = {"log", "topics", "registry", "registry_server",
-                                         "serde", "webhook", "email", "dev", "kafka"};
+                                         "serde", "producer", "webhook", "email", "dev", "kafka"};
 
 typedef struct hd_cload {
         hd_config_t *cfg;
@@ -128,6 +132,24 @@ static int hd_check_group(const char *v, char *errstr, size_t errstr_size)
                 return hd_seterr(errstr, errstr_size,
                                  "group id must be 1 to 249 letters, digits, '.', '_', "
                                  "'-' (it names the DLQ topic herald.<group>.dlq)");
+        return 0;
+}
+
+/* Event-type pattern: an exact type name or "prefix.*" (names are [a-z0-9_.]). */
+static int hd_check_pattern(const char *v, char *errstr, size_t errstr_size)
+{
+        size_t n = strlen(v), stem = n >= 2 && !strcmp(v + n - 2, ".*") ? n - 2 : n;
+
+        if (stem == 0 || n > 200)
+                return hd_seterr(errstr, errstr_size,
+                                 "\"%s\" is not an event-type pattern (a type name or "
+                                 "\"prefix.*\")", v);
+        for (size_t i = 0; i < stem; i++)
+                if (!islower((unsigned char)v[i]) && !isdigit((unsigned char)v[i]) &&
+                    !strchr("._", v[i]))
+                        return hd_seterr(errstr, errstr_size,
+                                         "\"%s\" is not an event-type pattern (a type name "
+                                         "or \"prefix.*\")", v);
         return 0;
 }
 

@@ -65,6 +65,13 @@ typedef struct hd_config {
         } serde;
 
         struct {
+                /* Event-type patterns (exact or "prefix.*") overriding the catalogue's
+                 * default ordering: producer.in_order / producer.out_of_order. */
+                hd_strlist_t in_order;
+                hd_strlist_t out_of_order;
+        } producer;
+
+        struct {
                 char *group;          /* webhook.group: consumer group id */
         } webhook;
 

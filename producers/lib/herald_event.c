@@ -1,0 +1,153 @@
+/*
+ * herald_event: an event under construction, kept as the JSON event the serde
+ * validates and encodes, so the C API and `herald produce` share one path.
+ */
+#include "herald_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char *herald_err_name(herald_err_t err)
+{
+        static const char *const names[] = {"ok", "config", "unknown_type", "invalid",
+                                            "too_large", "registry", "kafka", "timeout",
+                                            "arg"};
+        return (unsigned)err < sizeof(names) / sizeof(names[0]) ? names[err] : "unknown";
+}
+
+herald_err_t herald_event_new(const char *type, herald_event_t **out, char *errstr,
+                              size_t errstr_size)
+{
+        if (!type || !out)
+                return herald_fail(HERALD_ERR_ARG, errstr, errstr_size, "type and out are required");
+        if (!hd_catalogue_find(type))
+                return herald_fail(HERALD_ERR_UNKNOWN_TYPE, errstr, errstr_size,
+                                   "unknown event type \"%s\"", type);
+        *out = hd_calloc(1, sizeof(**out));
+        (*out)->json = json_pack("{s:s, s:{}}", "type", type, "data");
+        herald_event_fill_defaults(*out);
+        return HERALD_OK;
+}
+
+herald_err_t herald_event_from_json(const char *text, herald_event_t **out, char *errstr,
+                                    size_t errstr_size)
+{
+        json_error_t jerr;
+        json_t *j;
+
+        if (!text || !out)
+                return herald_fail(HERALD_ERR_ARG, errstr, errstr_size, "json and out are required");
+        if (!(j = json_loads(text, JSON_REJECT_DUPLICATES, &jerr)))
+                return herald_fail(HERALD_ERR_INVALID, errstr, errstr_size,
+                                   "invalid JSON at column %d: %s", jerr.column, jerr.text);
+        if (!json_is_object(j)) {
+                json_decref(j);
+                return herald_fail(HERALD_ERR_INVALID, errstr, errstr_size,
+                                   "an event must be a JSON object");
+        }
+        *out = hd_calloc(1, sizeof(**out));
+        (*out)->json = j;
+        herald_event_fill_defaults(*out);
+        return HERALD_OK;
+}
+
+void herald_event_destroy(herald_event_t *ev)
+{
+        if (!ev)
+                return;
+        json_decref(ev->json);
+        free(ev);
+}
+
+const char *herald_event_id(const herald_event_t *ev)
+{
+        return ev ? json_string_value(json_object_get(ev->json, "id")) : NULL;
+}
+
+/* Walks "data.a.b" creating objects on the way; returns the parent and the last name. */
+static json_t *herald_event_parent(herald_event_t *ev, const char *path, const char **leaf,
+                                   char *errstr, size_t errstr_size)
+{
+        json_t *node = ev->json;
+        const char *p = path, *dot;
+
+        if (!*path || strlen(path) > 256 || path[strlen(path) - 1] == '.') {
+                herald_fail(HERALD_ERR_INVALID, errstr, errstr_size, "invalid field path \"%s\"",
+                            path);
+                return NULL;
+        }
+        while ((dot = strchr(p, '.'))) {
+                char name[257];
+                json_t *child;
+
+                if (dot == p) {
+                        herald_fail(HERALD_ERR_INVALID, errstr, errstr_size,
+                                    "invalid field path \"%s\"", path);
+                        return NULL;
+                }
+                memcpy(name, p, (size_t)(dot - p));
+                name[dot - p] = '\0';
+                child = json_object_get(node, name);
+                if (!child) {
+                        child = json_object();
+                        json_object_set_new(node, name, child);
+                } else if (!json_is_object(child)) {
+                        herald_fail(HERALD_ERR_INVALID, errstr, errstr_size,
+                                    "%s: \"%s\" is not a record", path, name);
+                        return NULL;
+                }
+                node = child;
+                p = dot + 1;
+        }
+        *leaf = p;
+        return node;
+}
+
+static herald_err_t herald_event_set(herald_event_t *ev, const char *path, json_t *v,
+                                     char *errstr, size_t errstr_size)
+{
+        const char *leaf;
+        json_t *parent;
+
+        if (!ev || !path) {
+                json_decref(v);
+                return herald_fail(HERALD_ERR_ARG, errstr, errstr_size, "event and path are required");
+        }
+        if (!(parent = herald_event_parent(ev, path, &leaf, errstr, errstr_size))) {
+                json_decref(v);
+                return HERALD_ERR_INVALID;
+        }
+        json_object_set_new(parent, leaf, v);
+        return HERALD_OK;
+}
+
+herald_err_t herald_event_set_string(herald_event_t *ev, const char *path, const char *value,
+                                     char *errstr, size_t errstr_size)
+{
+        json_t *v;
+
+        if (!value)
+                return herald_event_set_null(ev, path, errstr, errstr_size);
+        if (!(v = json_string(value)))
+                return herald_fail(HERALD_ERR_INVALID, errstr, errstr_size,
+                                   "%s: value is not valid UTF-8", path ? path : "?");
+        return herald_event_set(ev, path, v, errstr, errstr_size);
+}
+
+herald_err_t herald_event_set_long(herald_event_t *ev, const char *path, int64_t value,
+                                   char *errstr, size_t errstr_size)
+{
+        return herald_event_set(ev, path, json_integer((json_int_t)value), errstr, errstr_size);
+}
+
+herald_err_t herald_event_set_bool(herald_event_t *ev, const char *path, int value,
+                                   char *errstr, size_t errstr_size)
+{
+        return herald_event_set(ev, path, json_boolean(value), errstr, errstr_size);
+}
+
+herald_err_t herald_event_set_null(herald_event_t *ev, const char *path, char *errstr,
+                                   size_t errstr_size)
+{
+        return herald_event_set(ev, path, json_null(), errstr, errstr_size);
+}

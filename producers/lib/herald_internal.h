@@ -1,0 +1,40 @@
+/*
+ * libherald internals: the producer and event structs behind herald.h, shared by
+ * herald_event.c (building events) and herald_producer.c (routing and sending).
+ */
+#ifndef HERALD_INTERNAL_H
+#define HERALD_INTERNAL_H
+
+#include "herald/herald.h"
+#include "hd_catalogue.h"
+#include "hd_config.h"
+#include "hd_registry.h"
+#include "hd_serde.h"
+
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+
+struct herald_event {
+        json_t *json; /* the JSON event the serde validates and encodes */
+};
+
+struct herald_producer {
+        hd_config_t *cfg;
+        hd_registry_t *reg;
+        hd_serde_t *serde;
+        pthread_mutex_t serde_lock; /* an hd_serde_t is single-threaded */
+        rd_kafka_t *rk;
+        int32_t id_ordered, id_unordered;
+};
+
+herald_err_t herald_fail(herald_err_t err, char *errstr, size_t errstr_size,
+                         const char *fmt, ...) HD_PRINTF(4, 5);
+
+/* Sets id, occurred_at, source and the type's action/entity when absent. */
+void herald_event_fill_defaults(herald_event_t *ev);
+
+/* 1 when the type goes to the ordered topic (config producer.* over catalogue). */
+int herald_type_ordered(const hd_config_t *cfg, const hd_event_type_t *t);
+
+#endif

@@ -1,0 +1,302 @@
+/*
+ * herald_producer: routes validated events to the ordered (keyed by account) or
+ * unordered (unkeyed) topic and reports each delivery exactly once.
+ */
+#include "herald_internal.h"
+#include "hd_id.h"
+#include "hd_kafka.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct herald_msg {
+        herald_delivery_cb *cb;
+        void *opaque;
+        char id[HD_UUID_STRLEN + 1];
+} herald_msg_t;
+
+herald_err_t herald_fail(herald_err_t err, char *errstr, size_t errstr_size,
+                         const char *fmt, ...)
+{
+        va_list ap;
+
+        if (errstr && errstr_size) {
+                va_start(ap, fmt);
+                vsnprintf(errstr, errstr_size, fmt, ap);
+                va_end(ap);
+        }
+        return err;
+}
+
+void herald_event_fill_defaults(herald_event_t *ev)
+{
+        const hd_event_type_t *t =
+                hd_catalogue_find(json_string_value(json_object_get(ev->json, "type")) ?: "");
+        char id[HD_UUID_STRLEN + 1];
+
+        if (!json_object_get(ev->json, "id")) {
+                hd_uuid7(id);
+                json_object_set_new(ev->json, "id", json_string(id));
+        }
+        if (!json_object_get(ev->json, "occurred_at"))
+                json_object_set_new(ev->json, "occurred_at", json_integer(hd_now_ms()));
+        if (!json_object_get(ev->json, "source"))
+                json_object_set_new(ev->json, "source", json_string("billing"));
+        if (t && !json_object_get(ev->json, "action"))
+                json_object_set_new(ev->json, "action", json_string(t->action));
+        if (t && !json_object_get(ev->json, "entity"))
+                json_object_set_new(ev->json, "entity", json_string(t->entity));
+}
+
+static int herald_pattern_match(const char *pattern, const char *type)
+{
+        size_t n = strlen(pattern);
+
+        if (n >= 2 && !strcmp(pattern + n - 2, ".*"))
+                return !strncmp(pattern, type, n - 1);
+        return !strcmp(pattern, type);
+}
+
+static int herald_list_match(const hd_strlist_t *l, const char *type)
+{
+        for (size_t i = 0; i < l->n; i++)
+                if (herald_pattern_match(l->v[i], type))
+                        return 1;
+        return 0;
+}
+
+int herald_type_ordered(const hd_config_t *cfg, const hd_event_type_t *t)
+{
+        if (herald_list_match(&cfg->producer.in_order, t->name))
+                return 1;
+        if (herald_list_match(&cfg->producer.out_of_order, t->name))
+                return 0;
+        return t->ordered_default;
+}
+
+static void herald_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+        herald_msg_t *msg = m->_private;
+
+        (void)rk, (void)opaque;
+        if (!msg)
+                return;
+        if (msg->cb)
+                msg->cb(msg->id, m->err ? HERALD_ERR_KAFKA : HERALD_OK,
+                        m->err ? rd_kafka_err2str(m->err) : "", msg->opaque);
+        free(msg);
+}
+
+/* Every ordering pattern must name at least one catalogue type, and no type both. */
+static herald_err_t herald_check_ordering(const hd_config_t *cfg, char *errstr,
+                                          size_t errstr_size)
+{
+        const hd_strlist_t *lists[] = {&cfg->producer.in_order, &cfg->producer.out_of_order};
+        const char *names[] = {"producer.in_order", "producer.out_of_order"};
+
+        for (int l = 0; l < 2; l++) {
+                for (size_t i = 0; i < lists[l]->n; i++) {
+                        int hits = 0;
+                        for (size_t k = 0; k < hd_catalogue_count(); k++) {
+                                const char *type = hd_catalogue_get(k)->name;
+                                if (!herald_pattern_match(lists[l]->v[i], type))
+                                        continue;
+                                hits++;
+                                if (l == 0 && herald_list_match(lists[1], type))
+                                        return herald_fail(
+                                                HERALD_ERR_CONFIG, errstr, errstr_size,
+                                                "%s: event type \"%s\" is in both "
+                                                "producer.in_order and producer.out_of_order",
+                                                cfg->path, type);
+                        }
+                        if (!hits)
+                                return herald_fail(HERALD_ERR_CONFIG, errstr, errstr_size,
+                                                   "%s: %s: pattern \"%s\" matches no event "
+                                                   "type",
+                                                   cfg->path, names[l], lists[l]->v[i]);
+                }
+        }
+        return HERALD_OK;
+}
+
+/* Finds (or, with registry.auto_register, registers) the catalogue's id for topic. */
+static herald_err_t herald_schema_id(herald_producer_t *p, const char *topic, int32_t *id,
+                                     char *errstr, size_t errstr_size)
+{
+        char subject[300];
+        int version, r;
+
+        snprintf(subject, sizeof(subject), "%s-value", topic);
+        r = hd_registry_lookup(p->reg, subject, hd_catalogue_schema_json(), id, &version,
+                               errstr, errstr_size);
+        if (r == HD_REG_E_NOT_FOUND && p->cfg->registry.auto_register)
+                r = hd_registry_register(p->reg, subject, hd_catalogue_schema_json(), id,
+                                         errstr, errstr_size);
+        if (r) {
+                hd_preperr(errstr, errstr_size, "schema for subject %s", subject);
+                return HERALD_ERR_REGISTRY;
+        }
+        return HERALD_OK;
+}
+
+static herald_err_t herald_kafka_new(herald_producer_t *p, char *errstr, size_t errstr_size)
+{
+        rd_kafka_conf_t *conf = hd_kafka_conf_new(p->cfg, errstr, errstr_size);
+        char err[512];
+
+        if (!conf)
+                return HERALD_ERR_CONFIG;
+        /* murmur2_random: an account lands on the same partition as with Java clients.
+         * Idempotence: retries never duplicate or reorder within a partition. */
+        if (hd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, errstr_size) ||
+            hd_kafka_conf_set(conf, "partitioner", "murmur2_random", errstr, errstr_size)) {
+                rd_kafka_conf_destroy(conf);
+                return HERALD_ERR_CONFIG;
+        }
+        rd_kafka_conf_set_dr_msg_cb(conf, herald_dr_cb);
+        if (!(p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err)))) {
+                rd_kafka_conf_destroy(conf);
+                return herald_fail(HERALD_ERR_CONFIG, errstr, errstr_size, "kafka: %s", err);
+        }
+        return HERALD_OK;
+}
+
+herald_err_t herald_producer_new(const char *config_path, herald_producer_t **out,
+                                 char *errstr, size_t errstr_size)
+{
+        herald_producer_t *p;
+        herald_err_t err;
+
+        if (!out)
+                return herald_fail(HERALD_ERR_ARG, errstr, errstr_size, "out is required");
+        *out = NULL;
+        p = hd_calloc(1, sizeof(*p));
+        pthread_mutex_init(&p->serde_lock, NULL);
+        if (!(p->cfg = hd_config_load(config_path, errstr, errstr_size))) {
+                err = HERALD_ERR_CONFIG;
+                goto fail;
+        }
+        if ((err = herald_check_ordering(p->cfg, errstr, errstr_size)))
+                goto fail;
+        if (!(p->reg = hd_registry_from_config(p->cfg, errstr, errstr_size))) {
+                err = HERALD_ERR_CONFIG;
+                goto fail;
+        }
+        if ((err = herald_schema_id(p, p->cfg->topics.ordered, &p->id_ordered, errstr,
+                                    errstr_size)) ||
+            (err = herald_schema_id(p, p->cfg->topics.unordered, &p->id_unordered, errstr,
+                                    errstr_size)) ||
+            (err = herald_kafka_new(p, errstr, errstr_size)))
+                goto fail;
+        p->serde = hd_serde_new((size_t)p->cfg->serde.max_message_bytes,
+                                hd_registry_fetch_cb, p->reg);
+        *out = p;
+        return HERALD_OK;
+fail:
+        herald_producer_destroy(p);
+        return err;
+}
+
+void herald_producer_destroy(herald_producer_t *p)
+{
+        if (!p)
+                return;
+        if (p->rk) {
+                /* Give queued events a chance, then fail the rest: every callback
+                 * still runs exactly once (with an error) and frees its state. */
+                rd_kafka_flush(p->rk, 5000);
+                rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+                rd_kafka_flush(p->rk, 1000);
+                rd_kafka_destroy(p->rk);
+        }
+        if (p->serde)
+                hd_serde_destroy(p->serde);
+        if (p->reg)
+                hd_registry_destroy(p->reg);
+        hd_config_destroy(p->cfg);
+        pthread_mutex_destroy(&p->serde_lock);
+        free(p);
+}
+
+static herald_err_t herald_serde_err(int r)
+{
+        switch (r) {
+        case HD_SERDE_E_TOO_LARGE: return HERALD_ERR_TOO_LARGE;
+        case HD_SERDE_E_REGISTRY:
+        case HD_SERDE_E_UNKNOWN_ID: return HERALD_ERR_REGISTRY;
+        default: return HERALD_ERR_INVALID;
+        }
+}
+
+herald_err_t herald_emit(herald_producer_t *p, const herald_event_t *ev,
+                         herald_delivery_cb *cb, void *opaque, char *errstr,
+                         size_t errstr_size)
+{
+        const hd_event_type_t *t;
+        const char *account;
+        herald_msg_t *msg;
+        rd_kafka_resp_err_t kerr;
+        void *buf;
+        size_t len;
+        int ordered, r;
+
+        if (!p || !ev)
+                return herald_fail(HERALD_ERR_ARG, errstr, errstr_size,
+                                   "producer and event are required");
+        if (!(t = hd_catalogue_find(json_string_value(json_object_get(ev->json, "type")) ?: "")))
+                return herald_fail(HERALD_ERR_UNKNOWN_TYPE, errstr, errstr_size,
+                                   "unknown event type \"%s\"",
+                                   json_string_value(json_object_get(ev->json, "type")) ?: "");
+        ordered = herald_type_ordered(p->cfg, t);
+        pthread_mutex_lock(&p->serde_lock);
+        r = hd_serde_encode(p->serde, ordered ? p->id_ordered : p->id_unordered, ev->json,
+                            &buf, &len, errstr, errstr_size);
+        pthread_mutex_unlock(&p->serde_lock);
+        if (r)
+                return herald_serde_err(r);
+        msg = hd_calloc(1, sizeof(*msg));
+        msg->cb = cb;
+        msg->opaque = opaque;
+        hd_strlcpy(msg->id, herald_event_id(ev) ?: "", sizeof(msg->id));
+        account = json_string_value(json_object_get(ev->json, "account_id"));
+        for (;;) {
+                kerr = rd_kafka_producev(
+                        p->rk,
+                        RD_KAFKA_V_TOPIC(ordered ? p->cfg->topics.ordered
+                                                 : p->cfg->topics.unordered),
+                        RD_KAFKA_V_VALUE(buf, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+                        RD_KAFKA_V_KEY(ordered ? account : NULL,
+                                       ordered && account ? strlen(account) : 0),
+                        RD_KAFKA_V_OPAQUE(msg), RD_KAFKA_V_END);
+                if (kerr != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                        break;
+                rd_kafka_poll(p->rk, 100); /* back-pressure: serve acks, never drop */
+        }
+        if (kerr) {
+                free(buf);
+                free(msg);
+                return herald_fail(HERALD_ERR_KAFKA, errstr, errstr_size, "produce: %s",
+                                   rd_kafka_err2str(kerr));
+        }
+        rd_kafka_poll(p->rk, 0);
+        return HERALD_OK;
+}
+
+int herald_poll(herald_producer_t *p, int timeout_ms)
+{
+        return p ? rd_kafka_poll(p->rk, timeout_ms) : 0;
+}
+
+herald_err_t herald_flush(herald_producer_t *p, int timeout_ms, char *errstr,
+                          size_t errstr_size)
+{
+        if (!p)
+                return herald_fail(HERALD_ERR_ARG, errstr, errstr_size, "producer is required");
+        if (rd_kafka_flush(p->rk, timeout_ms) == RD_KAFKA_RESP_ERR__TIMED_OUT)
+                return herald_fail(HERALD_ERR_TIMEOUT, errstr, errstr_size,
+                                   "flush: %d event(s) not acknowledged within %d ms",
+                                   rd_kafka_outq_len(p->rk), timeout_ms);
+        return HERALD_OK;
+}
