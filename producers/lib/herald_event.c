@@ -151,3 +151,19 @@ herald_err_t herald_event_set_null(herald_event_t *ev, const char *path, char *e
 {
         return herald_event_set(ev, path, json_null(), errstr, errstr_size);
 }
+
+herald_err_t herald_event_validate(const herald_event_t *ev, char *errstr,
+                                   size_t errstr_size)
+{
+        const char *type;
+
+        if (!ev)
+                return herald_fail(HERALD_ERR_ARG, errstr, errstr_size, "event is required");
+        type = json_string_value(json_object_get(ev->json, "type"));
+        if (type && !hd_catalogue_find(type))
+                return herald_fail(HERALD_ERR_UNKNOWN_TYPE, errstr, errstr_size,
+                                   "unknown event type \"%s\"", type);
+        if (hd_serde_validate(ev->json, errstr, errstr_size))
+                return HERALD_ERR_INVALID;
+        return HERALD_OK;
+}

@@ -1,226 +1,195 @@
 /*
- * herald-produce: `herald produce [--config F] [--file F | -]`.
- * Reads JSON-lines events, validates and encodes each through the serde (Confluent
- * framing, schema id from the registry), and produces it: in-order types to the
- * ordered topic keyed by account id, out-of-order types to the unordered topic
- * without a key. An invalid line is reported as "LINE: problem" and not sent.
+ * herald-produce: `herald produce [--config F] [--file F | -] [--strict]`.
+ * JSON-lines events through libherald (the same path billing uses). An invalid
+ * line is reported as "LINE: problem" and not sent; the valid ones are sent.
+ * --strict validates everything first and sends nothing if any line is invalid.
  * Exit 0 = all sent and acknowledged, 1 = some delivery failed, 2 = invalid input.
  */
-#include "hd_catalogue.h"
-#include "hd_config.h"
-#include "hd_kafka.h"
-#include "hd_log.h"
-#include "hd_registry.h"
-#include "hd_serde.h"
+#include "herald/herald.h"
 
 #include <getopt.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
-typedef struct hd_produce {
-        hd_config_t *cfg;
-        hd_registry_t *reg;
-        hd_serde_t *serde;
-        rd_kafka_t *rk;
-        int32_t id_ordered, id_unordered;
-        long sent, acked, failed, invalid;
-} hd_produce_t;
+typedef struct hd_prod_stats {
+        long sent, acked, failed, invalid, lines;
+        int progress;      /* stderr is a terminal: show a progress line */
+        time_t last_shown;
+} hd_prod_stats_t;
 
-static void hd_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+static void hd_on_delivery(const char *event_id, herald_err_t err, const char *errstr,
+                           void *opaque)
 {
-        hd_produce_t *p = opaque;
+        hd_prod_stats_t *st = opaque;
 
-        (void)rk;
-        if (m->err) {
-                p->failed++;
-                fprintf(stderr, "herald produce: line %ld: delivery failed: %s\n",
-                        (long)(intptr_t)m->_private, rd_kafka_err2str(m->err));
+        if (err) {
+                st->failed++;
+                fprintf(stderr, "herald produce: event %s: delivery failed: %s\n", event_id,
+                        errstr);
         } else {
-                p->acked++;
+                st->acked++;
         }
 }
 
-/* Finds (or, with registry.auto_register, registers) the catalogue's id for topic. */
-static int hd_schema_id(hd_produce_t *p, const char *topic, int32_t *id, char *errstr,
-                        size_t errstr_size)
+static void hd_progress(hd_prod_stats_t *st, int final)
 {
-        char subject[300];
-        int version, r;
+        time_t now = time(NULL);
 
-        snprintf(subject, sizeof(subject), "%s-value", topic);
-        r = hd_registry_lookup(p->reg, subject, hd_catalogue_schema_json(), id, &version,
-                               errstr, errstr_size);
-        if (r == HD_REG_E_NOT_FOUND && p->cfg->registry.auto_register)
-                r = hd_registry_register(p->reg, subject, hd_catalogue_schema_json(), id,
-                                         errstr, errstr_size);
-        if (r)
-                hd_preperr(errstr, errstr_size, "schema for subject %s", subject);
-        return r ? -1 : 0;
+        /* Only for large inputs on a terminal: small runs just get the summary. */
+        if (!st->progress || st->lines < 10000 || (!final && now == st->last_shown))
+                return;
+        st->last_shown = now;
+        fprintf(stderr, "\rherald produce: %ld lines, %ld sent, %ld acknowledged%s",
+                st->lines, st->sent, st->acked, final ? "\n" : "");
 }
 
-static int hd_produce_setup(hd_produce_t *p, char *errstr, size_t errstr_size)
+/* Parses and validates one line; NULL (with "LINE: problem" printed) when invalid. */
+static herald_event_t *hd_parse_line(const char *line, long lineno, hd_prod_stats_t *st)
 {
-        rd_kafka_conf_t *conf;
+        herald_event_t *ev = NULL;
         char err[512];
 
-        if (!(p->reg = hd_registry_from_config(p->cfg, errstr, errstr_size)) ||
-            hd_schema_id(p, p->cfg->topics.ordered, &p->id_ordered, errstr, errstr_size) ||
-            hd_schema_id(p, p->cfg->topics.unordered, &p->id_unordered, errstr,
-                         errstr_size))
-                return -1;
-        p->serde = hd_serde_new((size_t)p->cfg->serde.max_message_bytes,
-                                hd_registry_fetch_cb, p->reg);
-        if (!(conf = hd_kafka_conf_new(p->cfg, errstr, errstr_size)))
-                return -1;
-        /* murmur2_random: the same account lands on the same partition as Java's. */
-        if (hd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, errstr_size) ||
-            hd_kafka_conf_set(conf, "partitioner", "murmur2_random", errstr, errstr_size)) {
-                rd_kafka_conf_destroy(conf);
-                return -1;
+        if (herald_event_from_json(line, &ev, err, sizeof(err)) ||
+            herald_event_validate(ev, err, sizeof(err))) {
+                if (st->progress)
+                        fputc('\n', stderr);
+                fprintf(stderr, "%ld: %s\n", lineno, err);
+                herald_event_destroy(ev);
+                st->invalid++;
+                return NULL;
         }
-        rd_kafka_conf_set_opaque(conf, p);
-        rd_kafka_conf_set_dr_msg_cb(conf, hd_dr_cb);
-        if (!(p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err)))) {
-                rd_kafka_conf_destroy(conf);
-                return hd_seterr(errstr, errstr_size, "kafka producer: %s", err);
-        }
-        return 0;
+        return ev;
 }
 
-/* Encodes and enqueues one event; returns 0 sent, -1 invalid (errstr says why). */
-static int hd_produce_event(hd_produce_t *p, json_t *ev, long lineno, char *errstr,
-                            size_t errstr_size)
+static void hd_send(herald_producer_t *p, herald_event_t *ev, long lineno,
+                    hd_prod_stats_t *st)
 {
-        const hd_event_type_t *t;
-        const char *type, *account, *topic;
-        void *buf;
-        size_t len;
-        rd_kafka_resp_err_t err;
+        char err[512];
 
-        if (hd_serde_validate(ev, errstr, errstr_size))
-                return -1;
-        type = json_string_value(json_object_get(ev, "type"));
-        t = hd_catalogue_find(type);
-        topic = t->ordered_default ? p->cfg->topics.ordered : p->cfg->topics.unordered;
-        if (hd_serde_encode(p->serde, t->ordered_default ? p->id_ordered : p->id_unordered,
-                            ev, &buf, &len, errstr, errstr_size))
-                return -1;
-        account = json_string_value(json_object_get(ev, "account_id"));
-        for (;;) {
-                err = rd_kafka_producev(
-                        p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_VALUE(buf, len),
-                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
-                        RD_KAFKA_V_KEY(t->ordered_default ? account : NULL,
-                                       t->ordered_default && account ? strlen(account) : 0),
-                        RD_KAFKA_V_OPAQUE((void *)(intptr_t)lineno), RD_KAFKA_V_END);
-                if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-                        break;
-                rd_kafka_poll(p->rk, 100); /* back-pressure: wait for acks */
+        if (herald_emit(p, ev, hd_on_delivery, st, err, sizeof(err))) {
+                fprintf(stderr, "%ld: %s\n", lineno, err);
+                st->invalid++; /* too large or otherwise refused: nothing was sent */
+        } else {
+                st->sent++;
         }
-        if (err) {
-                free(buf);
-                p->failed++;
-                fprintf(stderr, "herald produce: line %ld: %s\n", lineno,
-                        rd_kafka_err2str(err));
-                return 0;
-        }
-        p->sent++;
-        rd_kafka_poll(p->rk, 0);
-        return 0;
+        herald_poll(p, 0);
+        hd_progress(st, 0);
 }
 
-static void hd_produce_stream(hd_produce_t *p, FILE *in)
+static int hd_blank(const char *line)
 {
-        char *line = NULL, err[HD_ERRSTR_SIZE];
+        return strspn(line, " \t\r\n") == strlen(line);
+}
+
+/* Streams: each valid line is sent as soon as it is read. */
+static void hd_stream(herald_producer_t *p, FILE *in, hd_prod_stats_t *st)
+{
+        char *line = NULL;
         size_t cap = 0;
-        ssize_t n;
-        long lineno = 0;
 
-        while ((n = getline(&line, &cap, in)) != -1) {
-                json_error_t jerr;
-                json_t *ev;
-
-                lineno++;
-                if (strspn(line, " \t\r\n") == (size_t)n)
+        while (getline(&line, &cap, in) != -1) {
+                herald_event_t *ev;
+                if (++st->lines, hd_blank(line))
                         continue;
-                ev = json_loadb(line, (size_t)n, 0, &jerr);
-                if (!ev) {
-                        fprintf(stderr, "%ld: invalid JSON: %s\n", lineno, jerr.text);
-                        p->invalid++;
-                        continue;
+                if ((ev = hd_parse_line(line, st->lines, st))) {
+                        hd_send(p, ev, st->lines, st);
+                        herald_event_destroy(ev);
                 }
-                if (hd_produce_event(p, ev, lineno, err, sizeof(err))) {
-                        fprintf(stderr, "%ld: %s\n", lineno, err);
-                        p->invalid++;
-                }
-                json_decref(ev);
         }
         free(line);
 }
 
-static void hd_produce_destroy(hd_produce_t *p)
+/* --strict: everything is validated before the first event is sent. */
+static void hd_strict(herald_producer_t *p, FILE *in, hd_prod_stats_t *st)
 {
-        if (p->rk)
-                rd_kafka_destroy(p->rk);
-        if (p->serde)
-                hd_serde_destroy(p->serde);
-        if (p->reg)
-                hd_registry_destroy(p->reg);
-        hd_config_destroy(p->cfg);
+        herald_event_t **evs = NULL;
+        long *linenos = NULL, n = 0, cap = 0;
+        char *line = NULL;
+        size_t lcap = 0;
+
+        while (getline(&line, &lcap, in) != -1) {
+                herald_event_t *ev;
+                if (++st->lines, hd_blank(line))
+                        continue;
+                if (!(ev = hd_parse_line(line, st->lines, st)))
+                        continue;
+                if (n == cap) {
+                        cap = cap ? cap * 2 : 1024;
+                        evs = realloc(evs, (size_t)cap * sizeof(*evs));
+                        linenos = realloc(linenos, (size_t)cap * sizeof(*linenos));
+                        if (!evs || !linenos)
+                                abort();
+                }
+                evs[n] = ev;
+                linenos[n++] = st->lines;
+        }
+        free(line);
+        for (long i = 0; i < n; i++) {
+                if (!st->invalid)
+                        hd_send(p, evs[i], linenos[i], st);
+                herald_event_destroy(evs[i]);
+        }
+        if (st->invalid)
+                fprintf(stderr, "herald produce: --strict: %ld invalid line(s), nothing sent\n",
+                        st->invalid);
+        free(evs);
+        free(linenos);
 }
 
 static const char hd_usage[] =
-        "usage: herald produce [--config FILE] [--file FILE | -]\n"
-        "Reads JSON-lines events (stdin by default) and produces them to Kafka.\n"
-        "Exit 0 = all sent and acknowledged, 1 = some delivery failed, 2 = invalid input.\n";
+        "usage: herald produce [--config FILE] [--file FILE | -] [--strict]\n"
+        "Reads JSON-lines events (stdin by default), validates them against the\n"
+        "catalogue and produces them to Kafka. Invalid lines are reported as\n"
+        "LINE: problem and skipped; --strict sends nothing if any line is invalid.\n"
+        "Exit 0 = all sent and acknowledged, 1 = some delivery failed,\n"
+        "2 = invalid input (or usage/config error).\n";
 
 int main(int argc, char **argv)
 {
         static const struct option opts[] = {{"config", 1, NULL, 'c'},
                                              {"file", 1, NULL, 'f'},
+                                             {"strict", 0, NULL, 's'},
                                              {"help", 0, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
-        hd_produce_t p = {0};
+        hd_prod_stats_t st = {0};
         const char *config = NULL, *file = "-";
-        char err[HD_ERRSTR_SIZE];
+        herald_producer_t *p = NULL;
+        int c, strict = 0, rc;
+        char err[512];
         FILE *in = stdin;
-        int c, rc;
 
-        while ((c = getopt_long(argc, argv, "c:f:h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "c:f:sh", opts, NULL)) != -1) {
                 switch (c) {
                 case 'c': config = optarg; break;
                 case 'f': file = optarg; break;
+                case 's': strict = 1; break;
                 case 'h': fputs(hd_usage, stdout); return 0;
                 default: fputs(hd_usage, stderr); return 2;
                 }
         }
-        if (!(p.cfg = hd_config_load(config, err, sizeof(err)))) {
-                fprintf(stderr, "herald produce: %s\n", err);
-                return 2;
-        }
-        hd_log_set_level(p.cfg->log_level);
         if (strcmp(file, "-") && !(in = fopen(file, "r"))) {
-                fprintf(stderr, "herald produce: %s: cannot open\n", file);
-                hd_produce_destroy(&p);
+                perror(file);
                 return 2;
         }
-        if (hd_produce_setup(&p, err, sizeof(err))) {
+        if (herald_producer_new(config, &p, err, sizeof(err))) {
                 fprintf(stderr, "herald produce: %s\n", err);
-                rc = 1;
-        } else {
-                hd_produce_stream(&p, in);
-                if (rd_kafka_flush(p.rk, 30000))
-                        fprintf(stderr, "herald produce: flush timed out\n");
-                fprintf(stderr, "herald produce: %ld sent, %ld acknowledged, %ld failed, "
-                                "%ld invalid\n",
-                        p.sent, p.acked, p.failed, p.invalid);
-                rc = p.failed || p.acked < p.sent ? 1 : p.invalid ? 2 : 0;
+                if (in != stdin)
+                        fclose(in);
+                return 2;
         }
+        st.progress = isatty(2);
+        (strict ? hd_strict : hd_stream)(p, in, &st);
+        if (herald_flush(p, 60000, err, sizeof(err)))
+                fprintf(stderr, "herald produce: %s\n", err);
+        hd_progress(&st, 1);
+        fprintf(stderr, "herald produce: %ld sent, %ld acknowledged, %ld failed, %ld invalid\n",
+                st.sent, st.acked, st.failed, st.invalid);
+        rc = (st.failed || st.acked < st.sent) ? 1 : st.invalid ? 2 : 0;
+        herald_producer_destroy(p);
         if (in != stdin)
                 fclose(in);
-        hd_produce_destroy(&p);
-        hd_log_clear_secrets();
         return rc;
 }

@@ -90,6 +90,11 @@ herald_err_t herald_event_set_null(herald_event_t *ev, const char *path, char *e
 /* The event's id (valid until the event is destroyed). */
 const char *herald_event_id(const herald_event_t *ev);
 
+/* Checks ev against the catalogue without sending anything (what herald_emit checks
+ * before encoding): unknown type, missing/mistyped/unknown field, missing account. */
+herald_err_t herald_event_validate(const herald_event_t *ev, char *errstr,
+                                   size_t errstr_size);
+
 /* Validates, encodes and enqueues ev (not consumed). Blocks while the local queue is
  * full (bounded by the flush of acknowledgements), never drops. */
 herald_err_t herald_emit(herald_producer_t *p, const herald_event_t *ev,
