@@ -3,10 +3,9 @@
  * below. The table is the single list of what a config may contain; tests and the
  * example config are checked against it.
  */
-#include "hd_config.h"
+#include "hd_config_internal.h"
 
 #include <ctype.h>
-#include <libconfig.h>
 #include <librdkafka/rdkafka.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -82,18 +81,8 @@ static const hd_cspec_t hd_cspecs[] = {
 static const char *const hd_cgroups[] = {"log", "topics", "registry", "registry_server",
                                          "serde", "producer", "webhook", "email", "dev", "kafka"};
 
-typedef struct hd_cload {
-        hd_config_t *cfg;
-        const char *file;
-        char *errstr;
-        size_t errstr_size;
-        unsigned char seen[HD_ARRAY_SIZE(hd_cspecs)];
-} hd_cload_t;
 
-static int hd_cerr(hd_cload_t *L, int line, const char *path, const char *fmt, ...)
-        HD_PRINTF(4, 5);
-
-static int hd_cerr(hd_cload_t *L, int line, const char *path, const char *fmt, ...)
+int hd_cload_err(hd_cload_t *L, int line, const char *path, const char *fmt, ...)
 {
         char problem[HD_ERRSTR_SIZE];
         va_list ap;
@@ -210,7 +199,7 @@ static int hd_check_compat(const char *v, char *errstr, size_t errstr_size)
 
 /* --- storing ------------------------------------------------------------------ */
 
-static const char *hd_ctype_name(int t)
+const char *hd_cload_type_name(int t)
 {
         switch (t) {
         case CONFIG_TYPE_GROUP: return "a group";
@@ -241,7 +230,7 @@ static int hd_cstore_text(hd_cload_t *L, const hd_cspec_t *sp, const char *v, in
         char err[HD_ERRSTR_SIZE];
 
         if (sp->check && sp->check(v, err, sizeof(err)))
-                return hd_cerr(L, line, sp->path, "%s", err);
+                return hd_cload_err(L, line, sp->path, "%s", err);
         if (!strcmp(sp->path, "log.level")) {
                 L->cfg->log_level = (hd_log_level_t)hd_log_level_parse(v);
                 return 0;
@@ -267,11 +256,11 @@ static int hd_cstore_int(hd_cload_t *L, const hd_cspec_t *sp, config_setting_t *
 
         if (config_setting_type(s) != CONFIG_TYPE_INT &&
             config_setting_type(s) != CONFIG_TYPE_INT64)
-                return hd_cerr(L, line, sp->path, "expected an integer, got %s",
-                               hd_ctype_name(config_setting_type(s)));
+                return hd_cload_err(L, line, sp->path, "expected an integer, got %s",
+                               hd_cload_type_name(config_setting_type(s)));
         v = config_setting_get_int64(s);
         if (v < sp->min || v > sp->max)
-                return hd_cerr(L, line, sp->path, "must be between %lld and %lld, got %lld",
+                return hd_cload_err(L, line, sp->path, "must be between %lld and %lld, got %lld",
                                sp->min, sp->max, v);
         *hd_cfield_int(L->cfg, sp) = (int)v;
         return 0;
@@ -288,10 +277,10 @@ static int hd_cstore_list(hd_cload_t *L, const hd_cspec_t *sp, config_setting_t 
         else if (config_setting_is_aggregate(s) && config_setting_type(s) != CONFIG_TYPE_GROUP)
                 n = config_setting_length(s);
         else
-                return hd_cerr(L, line, sp->path, "expected a list of strings, got %s",
-                               hd_ctype_name(config_setting_type(s)));
+                return hd_cload_err(L, line, sp->path, "expected a list of strings, got %s",
+                               hd_cload_type_name(config_setting_type(s)));
         if (n < sp->min || n > sp->max)
-                return hd_cerr(L, line, sp->path, "must have %lld to %lld entries, got %d",
+                return hd_cload_err(L, line, sp->path, "must have %lld to %lld entries, got %d",
                                sp->min, sp->max, n);
         for (int i = 0; i < n; i++) {
                 config_setting_t *e = config_setting_type(s) == CONFIG_TYPE_STRING
@@ -299,9 +288,9 @@ static int hd_cstore_list(hd_cload_t *L, const hd_cspec_t *sp, config_setting_t 
                                               : config_setting_get_elem(s, (unsigned)i);
                 const char *v = config_setting_get_string(e);
                 if (!v)
-                        return hd_cerr(L, line, sp->path, "entry %d: expected a string", i + 1);
+                        return hd_cload_err(L, line, sp->path, "entry %d: expected a string", i + 1);
                 if (sp->check && sp->check(v, err, sizeof(err)))
-                        return hd_cerr(L, line, sp->path, "entry %d: %s", i + 1, err);
+                        return hd_cload_err(L, line, sp->path, "entry %d: %s", i + 1, err);
         }
         for (size_t i = 0; i < sl->n; i++)
                 free(sl->v[i]);
@@ -318,8 +307,8 @@ static int hd_cstore_list(hd_cload_t *L, const hd_cspec_t *sp, config_setting_t 
 }
 
 /* Resolves NAME, NAME_env or NAME_file (suffix says which) into the secret's value. */
-static int hd_csecret_value(hd_cload_t *L, const char *path, const char *suffix,
-                            const char *v, int line, char **out)
+int hd_cload_secret(hd_cload_t *L, const char *path, const char *suffix, const char *v,
+                    int line, char **out)
 {
         char err[HD_ERRSTR_SIZE];
 
@@ -328,14 +317,14 @@ static int hd_csecret_value(hd_cload_t *L, const char *path, const char *suffix,
         } else if (!strcmp(suffix, "_env")) {
                 const char *e = getenv(v);
                 if (!e || !*e)
-                        return hd_cerr(L, line, path, "environment variable %s is not set",
+                        return hd_cload_err(L, line, path, "environment variable %s is not set",
                                        v);
                 *out = hd_strdup(e);
         } else {
                 size_t len;
                 char *buf = hd_read_file(v, 64 * 1024, &len, err, sizeof(err));
                 if (!buf)
-                        return hd_cerr(L, line, path, "cannot read secret file: %s", err);
+                        return hd_cload_err(L, line, path, "cannot read secret file: %s", err);
                 while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
                         buf[--len] = '\0';
                 *out = buf;
@@ -352,13 +341,13 @@ static int hd_cstore_secret(hd_cload_t *L, const hd_cspec_t *sp, const char *suf
         char **field = hd_cfield_str(L->cfg, sp);
 
         if (!v)
-                return hd_cerr(L, line, path, "expected a string, got %s",
-                               hd_ctype_name(config_setting_type(s)));
+                return hd_cload_err(L, line, path, "expected a string, got %s",
+                               hd_cload_type_name(config_setting_type(s)));
         if (*field)
-                return hd_cerr(L, line, path,
+                return hd_cload_err(L, line, path,
                                "set only one of %s, %s_env and %s_file", sp->path, sp->path,
                                sp->path);
-        return hd_csecret_value(L, path, suffix, v, line, field);
+        return hd_cload_secret(L, path, suffix, v, line, field);
 }
 
 static int hd_cstore(hd_cload_t *L, const hd_cspec_t *sp, const char *suffix,
@@ -375,15 +364,15 @@ static int hd_cstore(hd_cload_t *L, const hd_cspec_t *sp, const char *suffix,
                 return hd_cstore_secret(L, sp, suffix, s, path);
         case HD_CT_BOOL:
                 if (t != CONFIG_TYPE_BOOL)
-                        return hd_cerr(L, line, path, "expected a boolean, got %s",
-                                       hd_ctype_name(t));
+                        return hd_cload_err(L, line, path, "expected a boolean, got %s",
+                                       hd_cload_type_name(t));
                 return hd_cstore_text(L, sp, config_setting_get_bool(s) ? "true" : "false",
                                       line);
         case HD_CT_STR:
         default:
                 if (t != CONFIG_TYPE_STRING)
-                        return hd_cerr(L, line, path, "expected a string, got %s",
-                                       hd_ctype_name(t));
+                        return hd_cload_err(L, line, path, "expected a string, got %s",
+                                       hd_cload_type_name(t));
                 return hd_cstore_text(L, sp, config_setting_get_string(s), line);
         }
 }
@@ -426,9 +415,9 @@ static char *hd_kafka_value(hd_cload_t *L, config_setting_t *s, const char *path
         case CONFIG_TYPE_BOOL:
                 return hd_strdup(config_setting_get_bool(s) ? "true" : "false");
         default:
-                hd_cerr(L, config_setting_source_line(s), path,
+                hd_cload_err(L, config_setting_source_line(s), path,
                         "expected a string, number or boolean, got %s",
-                        hd_ctype_name(config_setting_type(s)));
+                        hd_cload_type_name(config_setting_type(s)));
                 return NULL;
         }
 }
@@ -459,7 +448,7 @@ static int hd_cload_kafka_prop(hd_cload_t *L, rd_kafka_conf_t *scratch,
                 return -1;
         if (suffix) {
                 char *secret;
-                int r = hd_csecret_value(L, path, suffix, value, line, &secret);
+                int r = hd_cload_secret(L, path, suffix, value, line, &secret);
                 free(value);
                 if (r)
                         return -1;
@@ -470,10 +459,10 @@ static int hd_cload_kafka_prop(hd_cload_t *L, rd_kafka_conf_t *scratch,
                 break;
         case RD_KAFKA_CONF_UNKNOWN:
                 free(value);
-                return hd_cerr(L, line, path, "unknown librdkafka property \"%s\"", name);
+                return hd_cload_err(L, line, path, "unknown librdkafka property \"%s\"", name);
         default:
                 free(value);
-                return hd_cerr(L, line, path, "%s", err);
+                return hd_cload_err(L, line, path, "%s", err);
         }
         L->cfg->kafka = hd_realloc(L->cfg->kafka, (L->cfg->nkafka + 1) * sizeof(hd_kv_t));
         L->cfg->kafka[L->cfg->nkafka++] = (hd_kv_t){hd_strdup(name), value, line};
@@ -514,15 +503,20 @@ static int hd_cload_group(hd_cload_t *L, config_setting_t *grp, const char *pref
                          config_setting_name(s));
                 if (hd_is_group_path(path)) {
                         if (config_setting_type(s) != CONFIG_TYPE_GROUP)
-                                return hd_cerr(L, line, path, "expected a group, got %s",
-                                               hd_ctype_name(config_setting_type(s)));
+                                return hd_cload_err(L, line, path, "expected a group, got %s",
+                                               hd_cload_type_name(config_setting_type(s)));
                         if (!strcmp(path, "kafka") ? hd_cload_kafka(L, s)
                                                    : hd_cload_group(L, s, path))
                                 return -1;
                         continue;
                 }
+                if (!strcmp(path, "email.profiles")) {
+                        if (hd_cload_smtp_profiles(L, s))
+                                return -1;
+                        continue;
+                }
                 if (!(sp = hd_cspec_find(path, &suffix)))
-                        return hd_cerr(L, line, path, "unknown setting");
+                        return hd_cload_err(L, line, path, "unknown setting");
                 if (hd_cstore(L, sp, suffix, s, path))
                         return -1;
                 L->seen[sp - hd_cspecs] = 1;
@@ -591,10 +585,10 @@ static int hd_cload_required(hd_cload_t *L, config_t *cf)
         config_setting_t *reg = config_lookup(cf, "registry");
 
         if (reg && !L->cfg->registry.urls.n)
-                return hd_cerr(L, config_setting_source_line(reg), "registry.urls",
+                return hd_cload_err(L, config_setting_source_line(reg), "registry.urls",
                                "missing required setting (or set HERALD_REGISTRY_URL)");
         if (L->cfg->registry.username && !L->cfg->registry.password)
-                return hd_cerr(L, config_setting_source_line(reg), "registry.password",
+                return hd_cload_err(L, config_setting_source_line(reg), "registry.password",
                                "missing required setting: registry.username is set "
                                "(use registry.password, registry.password_env or "
                                "registry.password_file)");
@@ -606,7 +600,9 @@ static int hd_cload_required(hd_cload_t *L, config_t *cf)
 static hd_config_t *hd_cload(config_t *cf, const char *name, char *errstr,
                              size_t errstr_size)
 {
-        hd_cload_t L = {.file = name, .errstr = errstr, .errstr_size = errstr_size};
+        unsigned char seen[HD_ARRAY_SIZE(hd_cspecs)] = {0};
+        hd_cload_t L = {.file = name, .errstr = errstr, .errstr_size = errstr_size,
+                        .seen = seen};
 
         L.cfg = hd_calloc(1, sizeof(*L.cfg));
         L.cfg->path = hd_strdup(name);
@@ -687,6 +683,7 @@ void hd_config_destroy(hd_config_t *cfg)
                 free(cfg->kafka[i].value);
         }
         free(cfg->kafka);
+        hd_config_smtp_free(cfg);
         free(cfg->bootstrap);
         free(cfg->path);
         free(cfg);

@@ -27,6 +27,20 @@ typedef struct hd_kv {
         int line;
 } hd_kv_t;
 
+/* One SMTP account e-mail can be sent through (email.profiles). */
+typedef struct hd_smtp_profile {
+        char *name;
+        char *host;
+        int port;              /* default 25 */
+        char *tls;             /* "starttls" (required), "implicit", "none" */
+        char *from_name;       /* may be NULL */
+        char *from_address;
+        char *username;        /* may be NULL */
+        char *password;        /* secret; password / password_env / password_file */
+        int max_connections;   /* default 4 */
+        int line;
+} hd_smtp_profile_t;
+
 typedef struct hd_config {
         char *path;                  /* file loaded, or "(defaults)" */
         hd_log_level_t log_level;    /* log.level */
@@ -77,6 +91,8 @@ typedef struct hd_config {
 
         struct {
                 char *group;          /* email.group */
+                hd_smtp_profile_t *profiles; /* email.profiles = ( { … }, … ) */
+                size_t nprofiles;
         } email;
 
         struct {
@@ -96,6 +112,9 @@ hd_config_t *hd_config_load_string(const char *text, const char *name, char *err
                                    size_t errstr_size);
 
 void hd_config_destroy(hd_config_t *cfg);
+
+/* The profile called name, or NULL. */
+const hd_smtp_profile_t *hd_config_smtp_profile(const hd_config_t *cfg, const char *name);
 
 /* DLQ topic name for a consumer group: "herald.<group>.dlq". Caller frees. */
 char *hd_config_dlq_topic(const char *group);

@@ -84,6 +84,22 @@ static void test_invalid(void)
         expect_error("webhook = { group = \"\"; };",
                      "t.conf:1: webhook.group: group id must be 1 to 249 letters, digits, "
                      "'.', '_', '-' (it names the DLQ topic herald.<group>.dlq)");
+        expect_error("email = { profiles = ( { name = \"a\"; host = \"smtp.example.com\";\n"
+                     " from_address = \"x@example.com\"; tls = \"none\";\n"
+                     " username = \"u\"; password = \"pw12\"; } ); };",
+                     "t.conf:1: email.profiles[0]: tls = \"none\" with credentials is only "
+                     "allowed for a loopback host (would send the password in clear to "
+                     "smtp.example.com)");
+        expect_error("email = { profiles = (\n { name = \"a\"; host = \"h\"; from_address = "
+                     "\"x@y\"; },\n { name = \"a\"; host = \"h\"; from_address = \"x@y\"; } ); };",
+                     "t.conf:3: email.profiles[1]: duplicate profile name \"a\" (first at line 2)");
+        expect_error("email = { profiles = ( { name = \"a\"; host = \"h\"; } ); };",
+                     "t.conf:1: email.profiles[0].from_address: missing required setting");
+        expect_error("email = { profiles = ( { name = \"a\"; host = \"h\";\n"
+                     " from_address = \"x@y\"; port = 0; } ); };",
+                     "t.conf:2: email.profiles[0].port: must be between 1 and 65535, got 0");
+        expect_error("email = { profiles = ( { name = \"a\"; hots = \"h\"; } ); };",
+                     "t.conf:1: email.profiles[0].hots: unknown setting");
         expect_error("topics = {\n ordered = \"a\";\n unordered = ; };",
                      "t.conf:3: syntax error: syntax error");
 }
@@ -161,6 +177,32 @@ static void test_secret_file(void)
 }
 
 /* The shipped example must load as is: it documents every setting. */
+static void test_smtp_profiles(void)
+{
+        char err[HD_ERRSTR_SIZE] = "";
+        hd_config_t *cfg;
+
+        setenv("HD_TEST_SMTP_PW", "smtp-pass-1", 1);
+        cfg = hd_config_load_string(
+                "email = { profiles = (\n"
+                " { name = \"billing\"; host = \"127.0.0.1\"; tls = \"none\";"
+                "   from_address = \"billing@example.com\"; from_name = \"Billing\";"
+                "   username = \"u\"; password_env = \"HD_TEST_SMTP_PW\"; },\n"
+                " { name = \"ops\"; host = \"smtp.example.com\"; port = 587;"
+                "   from_address = \"ops@example.com\"; } ); };",
+                "smtp", err, sizeof(err));
+        HD_CHECK_MSG(cfg != NULL, "%s", err);
+        if (!cfg)
+                return;
+        HD_CHECK_INT_EQ(cfg->email.nprofiles, 2);
+        HD_CHECK_STR_EQ(hd_config_smtp_profile(cfg, "billing")->password, "smtp-pass-1");
+        HD_CHECK_INT_EQ(hd_config_smtp_profile(cfg, "billing")->port, 25);
+        HD_CHECK_STR_EQ(hd_config_smtp_profile(cfg, "ops")->tls, "starttls");
+        HD_CHECK_INT_EQ(hd_config_smtp_profile(cfg, "ops")->port, 587);
+        HD_CHECK(hd_config_smtp_profile(cfg, "nope") == NULL);
+        hd_config_destroy(cfg);
+}
+
 static void test_example_config(void)
 {
         char err[HD_ERRSTR_SIZE] = "";
@@ -179,6 +221,7 @@ int main(void)
         test_invalid();
         test_defaults_and_env();
         test_secret_file();
+        test_smtp_profiles();
         test_example_config();
         hd_log_clear_secrets();
         return hd_test_finish("test_config");
