@@ -1,0 +1,253 @@
+/* hd_serde: see hd_serde.h. */
+#include "hd_serde.h"
+#include "hd_avro_check.h"
+#include "hd_avro_json.h"
+#include "hd_catalogue.h"
+#include "hd_id.h"
+#include "hd_util.h"
+
+#include <avro.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HD_SERDE_NEG_TTL_US (10 * 1000000LL) /* unknown ids are re-asked after 10 s */
+
+typedef struct hd_schema_entry {
+        int32_t id;
+        int64_t unknown_until;   /* > now: the registry said no such id */
+        avro_schema_t schema;
+        avro_value_iface_t *iface;
+        avro_value_t value;      /* reused for every record of this id */
+        hd_avro_schema_t *walk;  /* the same schema for the bounds walker */
+        struct hd_schema_entry *next;
+} hd_schema_entry_t;
+
+struct hd_serde {
+        size_t max;
+        hd_schema_fetch_cb *fetch;
+        void *opaque;
+        hd_schema_entry_t *entries;
+        void *encbuf;            /* scratch for encoding, max bytes */
+};
+
+const char *hd_serde_err_name(int code)
+{
+        static const char *const names[] = {"ok", "short_frame", "bad_magic",
+                                            "unknown_schema_id", "registry_unreachable",
+                                            "malformed_avro", "trailing_bytes", "too_large",
+                                            "invalid_event", "bad_schema"};
+        return code <= 0 && -code < (int)HD_ARRAY_SIZE(names) ? names[-code] : "unknown";
+}
+
+hd_serde_t *hd_serde_new(size_t max_message_bytes, hd_schema_fetch_cb *fetch, void *opaque)
+{
+        hd_serde_t *s = hd_calloc(1, sizeof(*s));
+
+        s->max = max_message_bytes;
+        s->fetch = fetch;
+        s->opaque = opaque;
+        s->encbuf = hd_malloc(max_message_bytes);
+        return s;
+}
+
+static void hd_entry_release(hd_schema_entry_t *e)
+{
+        if (e->iface) {
+                avro_value_decref(&e->value);
+                avro_value_iface_decref(e->iface);
+        }
+        if (e->schema)
+                avro_schema_decref(e->schema);
+        hd_avro_schema_destroy(e->walk);
+        e->iface = NULL;
+        e->schema = NULL;
+        e->walk = NULL;
+}
+
+void hd_serde_destroy(hd_serde_t *s)
+{
+        if (!s)
+                return;
+        while (s->entries) {
+                hd_schema_entry_t *e = s->entries;
+                s->entries = e->next;
+                hd_entry_release(e);
+                free(e);
+        }
+        free(s->encbuf);
+        free(s);
+}
+
+/* Builds the avro-c and walker views of one schema. */
+static int hd_entry_load(hd_schema_entry_t *e, const char *json, char *errstr,
+                         size_t errstr_size)
+{
+        if (avro_schema_from_json_length(json, strlen(json), &e->schema))
+                return hd_seterr(errstr, errstr_size, "schema %d: avro-c: %s", (int)e->id,
+                                 avro_strerror());
+        if (!(e->walk = hd_avro_schema_parse(json, errstr, errstr_size)) ||
+            !(e->iface = avro_generic_class_from_schema(e->schema))) {
+                if (e->walk)
+                        hd_seterr(errstr, errstr_size, "schema %d: %s", (int)e->id,
+                                  avro_strerror());
+                hd_entry_release(e);
+                return -1;
+        }
+        avro_generic_value_new(e->iface, &e->value);
+        return 0;
+}
+
+/* The cached entry for id, fetching it on first use. */
+static int hd_serde_entry(hd_serde_t *s, int32_t id, hd_schema_entry_t **out, char *errstr,
+                          size_t errstr_size)
+{
+        hd_schema_entry_t *e;
+        char *json = NULL;
+        int r;
+
+        for (e = s->entries; e && e->id != id; e = e->next)
+                ;
+        if (e && e->iface) {
+                *out = e;
+                return 0;
+        }
+        if (e && e->unknown_until > hd_mono_us())
+                return hd_seterr(errstr, errstr_size, "unknown schema id %d", (int)id),
+                       HD_SERDE_E_UNKNOWN_ID;
+        if (!s->fetch)
+                return hd_seterr(errstr, errstr_size, "unknown schema id %d (no registry)",
+                                 (int)id),
+                       HD_SERDE_E_UNKNOWN_ID;
+        r = s->fetch(s->opaque, id, &json, errstr, errstr_size);
+        if (r && r != HD_SERDE_E_UNKNOWN_ID)
+                return HD_SERDE_E_REGISTRY;
+        if (!e) {
+                e = hd_calloc(1, sizeof(*e));
+                e->id = id;
+                e->next = s->entries;
+                s->entries = e;
+        }
+        if (r == HD_SERDE_E_UNKNOWN_ID) {
+                e->unknown_until = hd_mono_us() + HD_SERDE_NEG_TTL_US;
+                return HD_SERDE_E_UNKNOWN_ID;
+        }
+        r = hd_entry_load(e, json, errstr, errstr_size);
+        free(json);
+        if (r)
+                return HD_SERDE_E_SCHEMA;
+        *out = e;
+        return 0;
+}
+
+int hd_serde_decode(hd_serde_t *s, const void *buf, size_t len, json_t **event,
+                    char *errstr, size_t errstr_size)
+{
+        const unsigned char *p = buf;
+        hd_schema_entry_t *e;
+        avro_reader_t reader;
+        size_t consumed;
+        int32_t id;
+        int r;
+
+        *event = NULL;
+        if (len > s->max)
+                return hd_seterr(errstr, errstr_size, "frame of %zu bytes exceeds the %zu "
+                                 "byte limit", len, s->max), HD_SERDE_E_TOO_LARGE;
+        if (len < 5)
+                return hd_seterr(errstr, errstr_size, "short frame: %zu bytes, a Confluent "
+                                 "frame has at least 5", len), HD_SERDE_E_SHORT;
+        if (p[0] != 0)
+                return hd_seterr(errstr, errstr_size, "bad magic byte %u (expected 0)",
+                                 p[0]), HD_SERDE_E_MAGIC;
+        id = (int32_t)(((uint32_t)p[1] << 24) | ((uint32_t)p[2] << 16) |
+                       ((uint32_t)p[3] << 8) | p[4]);
+        if ((r = hd_serde_entry(s, id, &e, errstr, errstr_size)))
+                return r;
+        if (hd_avro_check(e->walk, p + 5, len - 5, &consumed, errstr, errstr_size)) {
+                hd_preperr(errstr, errstr_size, "malformed Avro (schema %d)", (int)id);
+                return HD_SERDE_E_MALFORMED;
+        }
+        if (consumed != len - 5)
+                return hd_seterr(errstr, errstr_size, "%zu trailing bytes after the record "
+                                 "(schema %d)", len - 5 - consumed, (int)id),
+                       HD_SERDE_E_TRAILING;
+        reader = avro_reader_memory((const char *)p + 5, (int64_t)(len - 5));
+        avro_value_reset(&e->value);
+        r = avro_value_read(reader, &e->value);
+        avro_reader_free(reader);
+        if (r)
+                return hd_seterr(errstr, errstr_size, "malformed Avro (schema %d): %s",
+                                 (int)id, avro_strerror()), HD_SERDE_E_MALFORMED;
+        if (!(*event = hd_avro_to_json(&e->value, errstr, errstr_size)))
+                return HD_SERDE_E_MALFORMED;
+        return 0;
+}
+
+/* A reference to ev with envelope defaults filled in (a shallow copy if needed). */
+static json_t *hd_event_defaults(const json_t *ev)
+{
+        const hd_event_type_t *t =
+                hd_catalogue_find(json_string_value(json_object_get(ev, "type")));
+        json_t *out;
+        char id[HD_UUID_STRLEN + 1];
+
+        if (!t || (json_object_get(ev, "id") && json_object_get(ev, "occurred_at") &&
+                   json_object_get(ev, "action") && json_object_get(ev, "entity") &&
+                   json_object_get(ev, "source")))
+                return json_incref((json_t *)ev);
+        out = json_copy((json_t *)ev);
+        if (!json_object_get(out, "id")) {
+                hd_uuid7(id);
+                json_object_set_new(out, "id", json_string(id));
+        }
+        if (!json_object_get(out, "occurred_at"))
+                json_object_set_new(out, "occurred_at", json_integer(hd_now_ms()));
+        if (!json_object_get(out, "action"))
+                json_object_set_new(out, "action", json_string(t->action));
+        if (!json_object_get(out, "entity"))
+                json_object_set_new(out, "entity", json_string(t->entity));
+        if (!json_object_get(out, "source"))
+                json_object_set_new(out, "source", json_string("herald"));
+        return out;
+}
+
+int hd_serde_encode(hd_serde_t *s, int32_t schema_id, const json_t *event, void **buf,
+                    size_t *len, char *errstr, size_t errstr_size)
+{
+        hd_schema_entry_t *e;
+        avro_writer_t writer;
+        unsigned char *out;
+        int64_t n;
+        int r;
+
+        json_t *ev;
+
+        *buf = NULL;
+        if (hd_serde_validate(event, errstr, errstr_size))
+                return HD_SERDE_E_INVALID;
+        if ((r = hd_serde_entry(s, schema_id, &e, errstr, errstr_size)))
+                return r;
+        avro_value_reset(&e->value);
+        ev = hd_event_defaults(event);
+        r = hd_json_to_avro(ev, &e->value, errstr, errstr_size);
+        json_decref(ev);
+        if (r)
+                return HD_SERDE_E_INVALID;
+        writer = avro_writer_memory(s->encbuf, (int64_t)s->max - 5);
+        r = avro_value_write(writer, &e->value);
+        n = avro_writer_tell(writer);
+        avro_writer_free(writer);
+        if (r)
+                return hd_seterr(errstr, errstr_size, "event encodes to more than %zu bytes",
+                                 s->max), HD_SERDE_E_TOO_LARGE;
+        out = hd_malloc((size_t)n + 5);
+        out[0] = 0;
+        out[1] = (unsigned char)((uint32_t)schema_id >> 24);
+        out[2] = (unsigned char)((uint32_t)schema_id >> 16);
+        out[3] = (unsigned char)((uint32_t)schema_id >> 8);
+        out[4] = (unsigned char)schema_id;
+        memcpy(out + 5, s->encbuf, (size_t)n);
+        *buf = out;
+        *len = (size_t)n + 5;
+        return 0;
+}
