@@ -264,11 +264,11 @@ herald_err_t herald_emit(herald_producer_t *p, const herald_event_t *ev,
         for (;;) {
                 kerr = rd_kafka_producev(
                         p->rk,
-                        RD_KAFKA_V_TOPIC(ordered ? p->cfg->topics.ordered
-                                                 : p->cfg->topics.unordered),
+                        RD_KAFKA_V_TOPIC((ordered ? p->cfg->topics.ordered
+                                                  : p->cfg->topics.unordered)),
                         RD_KAFKA_V_VALUE(buf, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
-                        RD_KAFKA_V_KEY(ordered ? account : NULL,
-                                       ordered && account ? strlen(account) : 0),
+                        RD_KAFKA_V_KEY((ordered ? account : NULL),
+                                       (ordered && account ? strlen(account) : 0)),
                         RD_KAFKA_V_OPAQUE(msg), RD_KAFKA_V_END);
                 if (kerr != RD_KAFKA_RESP_ERR__QUEUE_FULL)
                         break;
