@@ -178,7 +178,7 @@ static int hd_walk(hd_walk_t *W, const json_t *node, int depth);
 
 static int hd_walk_primitive(hd_walk_t *W, const char *t, const json_t *node)
 {
-        int64_t v;
+        int64_t v = 0;
 
         if (!strcmp(t, "null"))
                 return 0;
@@ -210,7 +210,7 @@ static int hd_walk_blocks(hd_walk_t *W, const json_t *item, int is_map, int dept
         int64_t total = 0;
 
         for (;;) {
-                int64_t count, size;
+                int64_t count = 0, size = 0;
                 if (hd_walk_varint(W, 10, &count))
                         return -1;
                 if (count == 0)
@@ -230,7 +230,7 @@ static int hd_walk_blocks(hd_walk_t *W, const json_t *item, int is_map, int dept
                 /* Zero-byte items (null) let a tiny input claim many items; the cap
                  * above bounds that work. */
                 for (int64_t i = 0; i < count; i++) {
-                        int64_t klen;
+                        int64_t klen = 0;
                         if (is_map && (hd_walk_varint(W, 10, &klen) ||
                                        hd_walk_skip(W, klen, "map key")))
                                 return -1;
@@ -260,7 +260,7 @@ static const json_t *hd_walk_resolve(hd_walk_t *W, const char *ref)
 static int hd_walk_named(hd_walk_t *W, const json_t *node, const char *t, int depth)
 {
         const json_t *f;
-        int64_t idx;
+        int64_t idx = 0;
         size_t i;
 
         if (!strcmp(t, "record") || !strcmp(t, "error")) {
@@ -287,7 +287,7 @@ static int hd_walk_named(hd_walk_t *W, const json_t *node, const char *t, int de
 
 static int hd_walk(hd_walk_t *W, const json_t *node, int depth)
 {
-        int64_t idx;
+        int64_t idx = 0;
         int r;
 
         if (depth > HD_AVRO_MAX_DEPTH)

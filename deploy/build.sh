@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 mode=${1:-release}
 jobs=$(nproc 2>/dev/null || echo 2)
 case "$mode" in
-  release) dir=build; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo) ;;
+  release) dir=build; flags=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DHERALD_SANITIZE=OFF -DHERALD_FUZZ=OFF) ;;
   test)    dir=build-test; export CC=clang
            flags=(-DCMAKE_BUILD_TYPE=Debug -DHERALD_SANITIZE=ON -DHERALD_FUZZ=ON) ;;
   *) echo "usage: $0 [release|test]" >&2; exit 2 ;;

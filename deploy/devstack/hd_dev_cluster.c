@@ -49,7 +49,8 @@ int hd_dev_cluster_start(hd_dev_t *dev, char *errstr, size_t errstr_size)
         char err[512];
 
         /* The host client never talks to a broker; it only owns the mock's thread. */
-        if (hd_kafka_conf_set(conf, "client.id", "herald-dev", errstr, errstr_size)) {
+        if (hd_kafka_conf_set(conf, "client.id", "herald-dev", errstr, errstr_size) ||
+            hd_kafka_conf_set(conf, "log_level", "4", errstr, errstr_size)) {
                 rd_kafka_conf_destroy(conf);
                 return -1;
         }

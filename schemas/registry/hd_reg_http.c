@@ -57,18 +57,22 @@ static enum MHD_Result hd_reply_raw(struct MHD_Connection *c, const char *text)
         return ret;
 }
 
-/* Store result -> HTTP: Confluent's 5-digit codes carry the status in their head. */
-static enum MHD_Result hd_answer(struct MHD_Connection *c, int code, json_t *out)
+/*
+ * Store result -> HTTP: Confluent's 5-digit codes carry the status in their head.
+ * out is passed by address so `hd_answer(c, op(..., &out), &out)` reads it after
+ * op has run (argument evaluation order is unspecified).
+ */
+static enum MHD_Result hd_answer(struct MHD_Connection *c, int code, json_t **out)
 {
         unsigned status = code == 0 ? 200 : code >= 10000 ? (unsigned)code / 100 : (unsigned)code;
-        return hd_reply(c, status, out);
+        return hd_reply(c, status, *out);
 }
 
 static enum MHD_Result hd_err(struct MHD_Connection *c, int code, const char *msg)
 {
         json_t *out;
         hd_reg_error(&out, code, "%s", msg);
-        return hd_answer(c, code, out);
+        return hd_answer(c, code, &out);
 }
 
 static const char *hd_arg(struct MHD_Connection *c, const char *name)
@@ -100,7 +104,7 @@ static enum MHD_Result hd_bad_version(struct MHD_Connection *c, const char *s)
         hd_reg_error(&out, HD_REG_INVALID_VERSION,
                      "The specified version '%s' is not a valid version id. Allowed values "
                      "are between [1, 2^31-1] and the string \"latest\"", s);
-        return hd_answer(c, HD_REG_INVALID_VERSION, out);
+        return hd_answer(c, HD_REG_INVALID_VERSION, &out);
 }
 
 /* The "schema" of a request body, or NULL after answering the error. */
@@ -136,24 +140,24 @@ static enum MHD_Result hd_route_subjects(hd_route_t *R)
         int code, v;
 
         if (R->nseg == 1 && !strcmp(m, "GET"))
-                return hd_answer(R->c, hd_reg_subjects(R->st, hd_arg_true(R->c, "deleted"), &out), out);
+                return hd_answer(R->c, hd_reg_subjects(R->st, hd_arg_true(R->c, "deleted"), &out), &out);
         if (R->nseg == 2 && !strcmp(m, "POST")) {
                 if (!(schema = hd_body_schema(R, &body, &ret)))
                         goto done;
                 code = hd_reg_lookup(R->st, s, schema, hd_arg_true(R->c, "deleted"), &out);
-                ret = hd_answer(R->c, code, out);
+                ret = hd_answer(R->c, code, &out);
                 goto done;
         }
         if (R->nseg == 2 && !strcmp(m, "DELETE"))
-                return hd_answer(R->c, hd_reg_delete_subject(R->st, s, hd_arg_true(R->c, "permanent"), &out), out);
+                return hd_answer(R->c, hd_reg_delete_subject(R->st, s, hd_arg_true(R->c, "permanent"), &out), &out);
         if (R->nseg < 3 || strcmp(R->seg[2], "versions"))
                 return hd_err(R->c, 404, "HTTP 404 Not Found");
         if (R->nseg == 3 && !strcmp(m, "GET"))
-                return hd_answer(R->c, hd_reg_versions(R->st, s, hd_arg_true(R->c, "deleted"), &out), out);
+                return hd_answer(R->c, hd_reg_versions(R->st, s, hd_arg_true(R->c, "deleted"), &out), &out);
         if (R->nseg == 3 && !strcmp(m, "POST")) {
                 if (!(schema = hd_body_schema(R, &body, &ret)))
                         goto done;
-                ret = hd_answer(R->c, hd_reg_register(R->st, s, schema, &out), out);
+                ret = hd_answer(R->c, hd_reg_register(R->st, s, schema, &out), &out);
                 goto done;
         }
         if (R->nseg < 4 || R->nseg > 5)
@@ -161,12 +165,12 @@ static enum MHD_Result hd_route_subjects(hd_route_t *R)
         if ((v = hd_parse_version(R->seg[3])) == -2)
                 return hd_bad_version(R->c, R->seg[3]);
         if (!strcmp(m, "DELETE") && R->nseg == 4)
-                return hd_answer(R->c, hd_reg_delete_version(R->st, s, v, hd_arg_true(R->c, "permanent"), &out), out);
+                return hd_answer(R->c, hd_reg_delete_version(R->st, s, v, hd_arg_true(R->c, "permanent"), &out), &out);
         if (strcmp(m, "GET"))
                 return hd_err(R->c, 405, "HTTP 405 Method Not Allowed");
         code = hd_reg_version(R->st, s, v, &out);
         if (code || R->nseg == 4)
-                return hd_answer(R->c, code, out);
+                return hd_answer(R->c, code, &out);
         if (strcmp(R->seg[4], "schema")) {
                 json_decref(out);
                 return hd_err(R->c, 404, "HTTP 404 Not Found");
@@ -192,10 +196,10 @@ static enum MHD_Result hd_route_schemas(hd_route_t *R)
         if (*end || id < 1 || id > 2147483647L)
                 return hd_err(R->c, HD_REG_SCHEMA_NOT_FOUND, "Schema not found");
         if (R->nseg == 4 && !strcmp(R->seg[3], "versions"))
-                return hd_answer(R->c, hd_reg_id_versions(R->st, (int)id, &out), out);
+                return hd_answer(R->c, hd_reg_id_versions(R->st, (int)id, &out), &out);
         code = hd_reg_schema_by_id(R->st, (int)id, &out);
         if (R->nseg == 3 || code)
-                return hd_answer(R->c, code, out);
+                return hd_answer(R->c, code, &out);
         if (strcmp(R->seg[3], "schema")) {
                 json_decref(out);
                 return hd_err(R->c, 404, "HTTP 404 Not Found");
@@ -218,9 +222,9 @@ static enum MHD_Result hd_route_config(hd_route_t *R)
         if (R->nseg > 2)
                 return hd_err(R->c, 404, "HTTP 404 Not Found");
         if (!strcmp(R->method, "GET"))
-                return hd_answer(R->c, hd_reg_get_config(R->st, s, hd_arg_true(R->c, "defaultToGlobal"), &out), out);
+                return hd_answer(R->c, hd_reg_get_config(R->st, s, hd_arg_true(R->c, "defaultToGlobal"), &out), &out);
         if (!strcmp(R->method, "DELETE") && s)
-                return hd_answer(R->c, hd_reg_delete_config(R->st, s, &out), out);
+                return hd_answer(R->c, hd_reg_delete_config(R->st, s, &out), &out);
         if (strcmp(R->method, "PUT"))
                 return hd_err(R->c, 405, "HTTP 405 Method Not Allowed");
         body = R->body ? json_loads(R->body, 0, NULL) : NULL;
@@ -230,7 +234,7 @@ static enum MHD_Result hd_route_config(hd_route_t *R)
                              "Invalid compatibility level: the body must be "
                              "{\"compatibility\": \"LEVEL\"}");
         else
-                ret = hd_answer(R->c, hd_reg_set_config(R->st, s, level, &out), out);
+                ret = hd_answer(R->c, hd_reg_set_config(R->st, s, level, &out), &out);
         json_decref(body);
         return ret;
 }
@@ -251,7 +255,7 @@ static enum MHD_Result hd_route_compat(hd_route_t *R)
         if ((schema = hd_body_schema(R, &body, &ret)))
                 ret = hd_answer(R->c, hd_reg_compatibility(R->st, R->seg[2], v, schema,
                                                            hd_arg_true(R->c, "verbose"), &out),
-                                out);
+                                &out);
         json_decref(body);
         return ret;
 }
