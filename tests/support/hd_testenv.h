@@ -36,4 +36,16 @@ int hd_testenv_stop(hd_testenv_t *env);
  */
 int hd_test_run(char *const argv[], const char *stdin_text, char **out, char **err);
 
+/*
+ * Starts argv in the background (argv[0] resolved like hd_test_run) and waits up
+ * to timeout_ms for a stdout line starting with ready_prefix; the rest of that line
+ * goes to rest. Returns the pid, or -1 (child killed) when the line never came.
+ * The child's stdout is drained by nobody afterwards: use for quiet daemons.
+ */
+pid_t hd_test_spawn(char *const argv[], const char *ready_prefix, char *rest,
+                    size_t rest_size, int timeout_ms);
+
+/* SIGTERM (or SIGKILL when hard), then waits; returns the exit status as hd_test_run. */
+int hd_test_stop(pid_t pid, int hard);
+
 #endif

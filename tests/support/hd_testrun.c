@@ -97,3 +97,57 @@ int hd_test_run(char *const argv[], const char *stdin_text, char **out, char **e
                 free(be.p);
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
+
+pid_t hd_test_spawn(char *const argv[], const char *ready_prefix, char *rest,
+                    size_t rest_size, int timeout_ms)
+{
+        const char *path = strchr(argv[0], '/') ? argv[0] : hd_test_bin(argv[0]);
+        int64_t deadline = hd_mono_us() + (int64_t)timeout_ms * 1000;
+        char buf[4096];
+        size_t len = 0;
+        int fd[2];
+        pid_t pid;
+
+        if (pipe(fd))
+                return -1;
+        if ((pid = fork()) == 0) {
+                dup2(fd[1], 1);
+                close(fd[0]), close(fd[1]);
+                execv(path, argv);
+                fprintf(stderr, "exec %s: %s\n", path, strerror(errno));
+                _exit(127);
+        }
+        close(fd[1]);
+        while (hd_mono_us() < deadline && len < sizeof(buf) - 1) {
+                struct pollfd p = {fd[0], POLLIN, 0};
+                char *line, *nl;
+                ssize_t n;
+                if (poll(&p, 1, 100) <= 0)
+                        continue;
+                if ((n = read(fd[0], buf + len, sizeof(buf) - 1 - len)) <= 0)
+                        break;
+                len += (size_t)n;
+                buf[len] = '\0';
+                if ((line = strstr(buf, ready_prefix)) && (nl = strchr(line, '\n'))) {
+                        *nl = '\0';
+                        hd_strlcpy(rest, line + strlen(ready_prefix), rest_size);
+                        /* Keep the pipe open in the child's favour: it may log more. */
+                        return pid;
+                }
+        }
+        close(fd[0]);
+        hd_test_stop(pid, 1);
+        return -1;
+}
+
+int hd_test_stop(pid_t pid, int hard)
+{
+        int status = 0;
+
+        if (pid <= 0)
+                return -1;
+        kill(pid, hard ? SIGKILL : SIGTERM);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
