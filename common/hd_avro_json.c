@@ -1,6 +1,7 @@
 /* hd_avro_json: see hd_avro_json.h. */
 #include "hd_avro_json.h"
 #include "hd_catalogue.h"
+#include "hd_path.h"
 #include "hd_util.h"
 
 #include <stdio.h>
@@ -91,19 +92,25 @@ typedef struct hd_j2a {
         size_t errstr_size;
 } hd_j2a_t;
 
-static int hd_j2a(hd_j2a_t *C, const json_t *j, avro_value_t *v, const char *path);
+static int hd_j2a(hd_j2a_t *C, const json_t *j, avro_value_t *v, const hd_path_t *path);
 
-static int hd_j2a_mismatch(hd_j2a_t *C, const char *path, const char *want)
+static int hd_j2a_mismatch(hd_j2a_t *C, const hd_path_t *path, const char *want)
 {
-        return hd_seterr(C->errstr, C->errstr_size, "%s: expected %s", path, want);
+        char buf[512];
+        return hd_seterr(C->errstr, C->errstr_size, "%s: expected %s",
+                         hd_path_format(path, buf, sizeof(buf)), want);
 }
 
-static const char *hd_schema_fullname(avro_schema_t s, char *buf, size_t size)
+/* Compares a schema's namespace + name with "ns.Name" without formatting. */
+static int hd_schema_is(avro_schema_t s, const char *full)
 {
         const char *ns = avro_schema_namespace(s), *n = avro_schema_name(s);
+        const char *dot = strrchr(full, '.');
+        size_t nslen = dot ? (size_t)(dot - full) : 0;
 
-        snprintf(buf, size, "%s%s%s", ns ? ns : "", ns ? "." : "", n ? n : "");
-        return buf;
+        if (!n || strcmp(n, dot ? dot + 1 : full))
+                return 0;
+        return ns ? strlen(ns) == nslen && !strncmp(ns, full, nslen) : nslen == 0;
 }
 
 static int hd_union_records(avro_schema_t us)
@@ -120,12 +127,11 @@ static int hd_union_records(avro_schema_t us)
  * event's catalogue record or the union's only record; else the first non-null
  * non-record branch (the value's own type check then decides).
  */
-static int hd_j2a_union(hd_j2a_t *C, const json_t *j, avro_value_t *v, const char *path)
+static int hd_j2a_union(hd_j2a_t *C, const json_t *j, avro_value_t *v, const hd_path_t *path)
 {
         avro_schema_t us = avro_value_get_schema(v);
         int records = hd_union_records(us), pick = -1;
         avro_value_t branch;
-        char full[256];
 
         for (size_t i = 0; i < avro_schema_union_size(us) && pick < 0; i++) {
                 avro_schema_t bs = avro_schema_union_branch(us, (int)i);
@@ -135,8 +141,7 @@ static int hd_j2a_union(hd_j2a_t *C, const json_t *j, avro_value_t *v, const cha
                                 pick = (int)i;
                 } else if (bt == AVRO_RECORD) {
                         if (records == 1 ||
-                            (C->data_record &&
-                             !strcmp(hd_schema_fullname(bs, full, sizeof(full)), C->data_record)))
+                            (C->data_record && hd_schema_is(bs, C->data_record)))
                                 pick = (int)i;
                 } else {
                         pick = (int)i;
@@ -149,7 +154,7 @@ static int hd_j2a_union(hd_j2a_t *C, const json_t *j, avro_value_t *v, const cha
         return hd_j2a(C, j, &branch, path);
 }
 
-static int hd_j2a_record(hd_j2a_t *C, const json_t *j, avro_value_t *v, const char *path)
+static int hd_j2a_record(hd_j2a_t *C, const json_t *j, avro_value_t *v, const hd_path_t *path)
 {
         size_t n = 0;
 
@@ -158,20 +163,21 @@ static int hd_j2a_record(hd_j2a_t *C, const json_t *j, avro_value_t *v, const ch
         avro_value_get_size(v, &n);
         for (size_t i = 0; i < n; i++) {
                 avro_value_t child;
-                const char *name;
-                char sub[512];
+                const char *name = NULL;
                 const json_t *jc;
+                hd_path_t sub;
                 avro_value_get_by_index(v, i, &child, &name);
-                snprintf(sub, sizeof(sub), "%s%s%s", path, *path ? "." : "", name);
+                sub = (hd_path_t){name, path};
                 jc = json_object_get(j, name);
-                if (hd_j2a(C, jc ? jc : json_null(), &child, sub))
+                if (hd_j2a(C, jc ? jc : json_null(), &child, &sub))
                         return -1;
         }
         return 0;
 }
 
-static int hd_j2a(hd_j2a_t *C, const json_t *j, avro_value_t *v, const char *path)
+static int hd_j2a(hd_j2a_t *C, const json_t *j, avro_value_t *v, const hd_path_t *path)
 {
+        char pbuf[512];
         avro_schema_t s = avro_value_get_schema(v);
         int idx;
 
@@ -211,7 +217,8 @@ static int hd_j2a(hd_j2a_t *C, const json_t *j, avro_value_t *v, const char *pat
                         return hd_j2a_mismatch(C, path, "one of the enum's symbols");
                 return avro_value_set_enum(v, idx);
         default:
-                return hd_seterr(C->errstr, C->errstr_size, "%s: unsupported Avro type", path);
+                return hd_seterr(C->errstr, C->errstr_size, "%s: unsupported Avro type",
+                                 hd_path_format(path, pbuf, sizeof(pbuf)));
         }
 }
 
@@ -222,5 +229,5 @@ int hd_json_to_avro(const json_t *event, avro_value_t *value, char *errstr,
                 hd_catalogue_find(json_string_value(json_object_get(event, "type")));
         hd_j2a_t C = {t ? t->record : NULL, errstr, errstr_size};
 
-        return hd_j2a(&C, event, value, "") ? -1 : 0;
+        return hd_j2a(&C, event, value, NULL) ? -1 : 0;
 }

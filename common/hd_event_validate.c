@@ -4,6 +4,7 @@
  * required string") so a billing engineer can fix the event at once.
  */
 #include "hd_catalogue.h"
+#include "hd_path.h"
 #include "hd_serde.h"
 #include "hd_util.h"
 
@@ -12,8 +13,10 @@
 
 #define HD_EV_MAX_DEPTH 16
 
-static int hd_ev_field(const json_t *type, const json_t *v, const char *path, int depth,
+static int hd_ev_field(const json_t *type, const json_t *v, const hd_path_t *path, int depth,
                        char *errstr, size_t errstr_size);
+
+#define HD_P(path) hd_path_format(path, pbuf, sizeof(pbuf))
 
 static int hd_is_nullable(const json_t *type)
 {
@@ -35,39 +38,45 @@ static const char *hd_type_word(const char *prim)
         return prim;
 }
 
-static int hd_ev_record(const json_t *rec, const json_t *obj, const char *path, int depth,
-                        char *errstr, size_t errstr_size)
+static int hd_ev_record(const json_t *rec, const json_t *obj, const hd_path_t *path,
+                        int depth, char *errstr, size_t errstr_size)
 {
-        const json_t *f, *v;
+        const json_t *f, *v, *fields = json_object_get(rec, "fields");
         const char *key;
-        size_t i;
+        char pbuf[512];
+        size_t i, present = 0;
 
         if (!json_is_object(obj))
-                return hd_seterr(errstr, errstr_size, "%s: expected an object", path);
+                return hd_seterr(errstr, errstr_size, "%s: expected an object", HD_P(path));
         if (depth > HD_EV_MAX_DEPTH)
-                return hd_seterr(errstr, errstr_size, "%s: nested too deeply", path);
+                return hd_seterr(errstr, errstr_size, "%s: nested too deeply", HD_P(path));
+        json_array_foreach(fields, i, f) {
+                const char *name = json_string_value(json_object_get(f, "name"));
+                hd_path_t sub = {name, path};
+                v = json_object_get(obj, name);
+                present += v != NULL;
+                if (hd_ev_field(json_object_get(f, "type"), v, &sub, depth + 1, errstr,
+                                errstr_size))
+                        return -1;
+        }
+        if (present == json_object_size(obj))
+                return 0;
+        /* Some key is not a field: find it for the message. */
         json_object_foreach((json_t *)obj, key, v) {
                 int known = 0;
-                json_array_foreach(json_object_get(rec, "fields"), i, f)
+                json_array_foreach(fields, i, f)
                         known |= !strcmp(json_string_value(json_object_get(f, "name")), key);
                 if (!known)
-                        return hd_seterr(errstr, errstr_size, "%s.%s: unknown field", path, key);
-        }
-        json_array_foreach(json_object_get(rec, "fields"), i, f) {
-                char sub[512];
-                snprintf(sub, sizeof(sub), "%s.%s", path,
-                         json_string_value(json_object_get(f, "name")));
-                if (hd_ev_field(json_object_get(f, "type"),
-                                json_object_get(obj, json_string_value(json_object_get(f, "name"))),
-                                sub, depth + 1, errstr, errstr_size))
-                        return -1;
+                        return hd_seterr(errstr, errstr_size, "%s.%s: unknown field",
+                                         HD_P(path), key);
         }
         return 0;
 }
 
-static int hd_ev_prim(const char *prim, const json_t *v, const char *path, char *errstr,
-                      size_t errstr_size)
+static int hd_ev_prim(const char *prim, const json_t *v, const hd_path_t *path,
+                      char *errstr, size_t errstr_size)
 {
+        char pbuf[512];
         int ok = !strcmp(prim, "string")    ? json_is_string(v)
                  : !strcmp(prim, "long")    ? json_is_integer(v)
                  : !strcmp(prim, "int")     ? json_is_integer(v) &&
@@ -78,22 +87,23 @@ static int hd_ev_prim(const char *prim, const json_t *v, const char *path, char 
                                                                      : 0;
         if (!ok) {
                 const char *word = hd_type_word(prim);
-                return hd_seterr(errstr, errstr_size, "%s: expected %s %s", path,
+                return hd_seterr(errstr, errstr_size, "%s: expected %s %s", HD_P(path),
                                  strchr("aeiou", word[0]) ? "an" : "a", word);
         }
         return 0;
 }
 
-static int hd_ev_field(const json_t *type, const json_t *v, const char *path, int depth,
+static int hd_ev_field(const json_t *type, const json_t *v, const hd_path_t *path, int depth,
                        char *errstr, size_t errstr_size)
 {
+        char pbuf[512];
         if (!v || json_is_null(v)) {
                 if (json_is_array(type) && hd_is_nullable(type))
                         return 0;
                 if (json_is_string(type))
-                        return hd_seterr(errstr, errstr_size, "%s: missing required %s", path,
+                        return hd_seterr(errstr, errstr_size, "%s: missing required %s", HD_P(path),
                                          hd_type_word(json_string_value(type)));
-                return hd_seterr(errstr, errstr_size, "%s: missing required field", path);
+                return hd_seterr(errstr, errstr_size, "%s: missing required field", HD_P(path));
         }
         if (json_is_array(type)) { /* union: the first non-null branch that fits */
                 size_t i;
@@ -103,7 +113,7 @@ static int hd_ev_field(const json_t *type, const json_t *v, const char *path, in
                                 continue;
                         return hd_ev_field(b, v, path, depth, errstr, errstr_size);
                 }
-                return hd_seterr(errstr, errstr_size, "%s: must be null", path);
+                return hd_seterr(errstr, errstr_size, "%s: must be null", HD_P(path));
         }
         if (json_is_string(type))
                 return hd_ev_prim(json_string_value(type), v, path, errstr, errstr_size);
@@ -115,7 +125,8 @@ static int hd_ev_field(const json_t *type, const json_t *v, const char *path, in
                 json_array_foreach(json_object_get(type, "symbols"), i, sym)
                         if (json_is_string(v) && json_equal(sym, v))
                                 return 0;
-                return hd_seterr(errstr, errstr_size, "%s: not one of the allowed values", path);
+                return hd_seterr(errstr, errstr_size, "%s: not one of the allowed values",
+                                 HD_P(path));
         }
         return hd_ev_prim(json_string_value(json_object_get(type, "type")) ?: "?", v, path,
                           errstr, errstr_size);
@@ -194,6 +205,9 @@ int hd_serde_validate(const json_t *ev, char *errstr, size_t errstr_size)
                 return -1;
         if (!json_object_get(ev, "data"))
                 return hd_seterr(errstr, errstr_size, "data: missing required object");
-        return hd_ev_record(t->schema, json_object_get(ev, "data"), "data", 0, errstr,
-                            errstr_size);
+        {
+                hd_path_t root = {"data", NULL};
+                return hd_ev_record(t->schema, json_object_get(ev, "data"), &root, 0, errstr,
+                                    errstr_size);
+        }
 }
