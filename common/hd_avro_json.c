@@ -1,6 +1,5 @@
 /* hd_avro_json: see hd_avro_json.h. */
 #include "hd_avro_json.h"
-#include "hd_catalogue.h"
 #include "hd_path.h"
 #include "hd_util.h"
 
@@ -27,6 +26,8 @@ static json_t *hd_to_json_compound(avro_value_t *v, avro_type_t t, char *errstr,
                 }
                 if (t == AVRO_ARRAY)
                         json_array_append_new(out, j);
+                else if (t == AVRO_RECORD) /* names come from the schema: valid UTF-8 */
+                        json_object_set_new_nocheck(out, name, j);
                 else
                         json_object_set_new(out, name, j);
         }
@@ -222,12 +223,10 @@ static int hd_j2a(hd_j2a_t *C, const json_t *j, avro_value_t *v, const hd_path_t
         }
 }
 
-int hd_json_to_avro(const json_t *event, avro_value_t *value, char *errstr,
-                    size_t errstr_size)
+int hd_json_to_avro(const json_t *event, const char *data_record, avro_value_t *value,
+                    char *errstr, size_t errstr_size)
 {
-        const hd_event_type_t *t =
-                hd_catalogue_find(json_string_value(json_object_get(event, "type")));
-        hd_j2a_t C = {t ? t->record : NULL, errstr, errstr_size};
+        hd_j2a_t C = {data_record, errstr, errstr_size};
 
         return hd_j2a(&C, event, value, NULL) ? -1 : 0;
 }

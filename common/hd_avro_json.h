@@ -13,8 +13,9 @@
 /* New JSON for value, or NULL with errstr (invalid UTF-8 in a string). */
 json_t *hd_avro_to_json(avro_value_t *value, char *errstr, size_t errstr_size);
 
-/* Fills value (a reset generic value of an envelope schema) from a JSON event. */
-int hd_json_to_avro(const json_t *event, avro_value_t *value, char *errstr,
-                    size_t errstr_size);
+/* Fills value (a reset generic value of an envelope schema) from a JSON event;
+ * data_record is the full name of the event type's record (the data branch). */
+int hd_json_to_avro(const json_t *event, const char *data_record, avro_value_t *value,
+                    char *errstr, size_t errstr_size);
 
 #endif

@@ -1,5 +1,6 @@
 /* hd_catalogue: see hd_catalogue.h. */
 #include "hd_catalogue.h"
+#include "hd_avro_node.h"
 #include "hd_catalogue_data.h"
 #include "hd_util.h"
 
@@ -12,6 +13,8 @@
 
 typedef struct hd_catalogue {
         json_t *named;        /* full name -> definition (shared types) */
+        json_t *index;        /* type name -> position in types */
+        hd_anodes_t **nodes;  /* compiled data records, one arena per type */
         hd_event_type_t *types;
         size_t ntypes;
         char *schema_json;
@@ -179,6 +182,17 @@ static void hd_cat_add_event(const char *path, json_t *rec)
         t->entity = hd_strdup(json_string_value(json_object_get(meta, "entity")) ?: "");
         t->schema = hd_expand(rec, NULL);
         hd_type_tokens(t);
+        hd_cat.nodes = hd_realloc(hd_cat.nodes, hd_cat.ntypes * sizeof(*hd_cat.nodes));
+        {
+                char err[256];
+                const hd_anode_t *root;
+                /* Compiled from the original record: shared types appear once there. */
+                if (!(hd_cat.nodes[hd_cat.ntypes - 1] = hd_anodes_compile(t->schema, &root, err,
+                                                                          sizeof(err))))
+                        hd_cat_fail(path, err);
+                t->node = root;
+        }
+        json_object_set_new(hd_cat.index, t->name, json_integer((json_int_t)hd_cat.ntypes - 1));
 }
 
 /* The envelope with `data` = union of the event records, each name defined once. */
@@ -204,6 +218,7 @@ static void hd_cat_init(void)
         json_t *events = json_array(), *envelope = NULL;
 
         hd_cat.named = json_object();
+        hd_cat.index = json_object();
         for (size_t i = 0; i < hd_catalogue_nfiles; i++) {
                 const hd_catalogue_file_t *file = &hd_catalogue_files[i];
                 json_error_t jerr;
@@ -229,11 +244,17 @@ static void hd_cat_init(void)
         json_decref(events);
 }
 
+static int hd_cat_ready; /* set (release) once the catalogue is built */
+
 static void hd_cat_ensure(void)
 {
+        if (__atomic_load_n(&hd_cat_ready, __ATOMIC_ACQUIRE))
+                return;
         pthread_mutex_lock(&hd_cat_lock);
-        if (!hd_cat.schema_json)
+        if (!hd_cat.schema_json) {
                 hd_cat_init();
+                __atomic_store_n(&hd_cat_ready, 1, __ATOMIC_RELEASE);
+        }
         pthread_mutex_unlock(&hd_cat_lock);
 }
 
@@ -251,11 +272,12 @@ const hd_event_type_t *hd_catalogue_get(size_t i)
 
 const hd_event_type_t *hd_catalogue_find(const char *type)
 {
+        json_t *pos;
+
         hd_cat_ensure();
-        for (size_t i = 0; type && i < hd_cat.ntypes; i++)
-                if (!strcmp(hd_cat.types[i].name, type))
-                        return &hd_cat.types[i];
-        return NULL;
+        if (!type || !(pos = json_object_get(hd_cat.index, type)))
+                return NULL;
+        return &hd_cat.types[json_integer_value(pos)];
 }
 
 const char *hd_catalogue_schema_json(void)
@@ -286,10 +308,14 @@ void hd_catalogue_cleanup(void)
                 free((char *)t->name), free((char *)t->record);
                 free((char *)t->action), free((char *)t->entity);
                 json_decref((json_t *)t->schema);
+                hd_anodes_free(hd_cat.nodes[i]);
         }
+        free(hd_cat.nodes);
+        json_decref(hd_cat.index);
         free(hd_cat.types);
         json_decref(hd_cat.named);
         free(hd_cat.schema_json);
         memset(&hd_cat, 0, sizeof(hd_cat));
+        __atomic_store_n(&hd_cat_ready, 0, __ATOMIC_RELEASE);
         pthread_mutex_unlock(&hd_cat_lock);
 }

@@ -24,6 +24,7 @@ typedef struct hd_event_type {
         const char *const *tokens; /* every token offered, sorted */
         size_t ntokens;
         const json_t *schema;    /* the data record, self-contained (names resolved) */
+        const struct hd_anode *node; /* the same, compiled (hd_avro_node.h) */
 } hd_event_type_t;
 
 size_t hd_catalogue_count(void);

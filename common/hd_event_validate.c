@@ -3,8 +3,10 @@
  * event. Every message names the field path ("data.service.name: missing
  * required string") so a billing engineer can fix the event at once.
  */
+#include "hd_avro_node.h"
 #include "hd_catalogue.h"
 #include "hd_path.h"
+#include "hd_event_validate.h"
 #include "hd_serde.h"
 #include "hd_util.h"
 
@@ -13,123 +15,111 @@
 
 #define HD_EV_MAX_DEPTH 16
 
-static int hd_ev_field(const json_t *type, const json_t *v, const hd_path_t *path, int depth,
-                       char *errstr, size_t errstr_size);
+static int hd_ev_field(const hd_anode_t *n, const json_t *v, const hd_path_t *path,
+                       int depth, char *errstr, size_t errstr_size);
 
 #define HD_P(path) hd_path_format(path, pbuf, sizeof(pbuf))
 
-static int hd_is_nullable(const json_t *type)
+static const char *hd_type_word(hd_atype_t t)
 {
-        size_t i;
-        const json_t *b;
-
-        json_array_foreach(type, i, b)
-                if (!strcmp(json_string_value(b) ?: "", "null"))
-                        return 1;
-        return 0;
+        switch (t) {
+        case HD_AT_STRING: return "a string";
+        case HD_AT_INT:
+        case HD_AT_LONG: return "an integer";
+        case HD_AT_BOOLEAN: return "a boolean";
+        case HD_AT_FLOAT:
+        case HD_AT_DOUBLE: return "a number";
+        case HD_AT_RECORD: return "an object";
+        case HD_AT_ENUM: return "one of the allowed values";
+        default: return "a value of another type";
+        }
 }
 
-static const char *hd_type_word(const char *prim)
-{
-        if (!strcmp(prim, "string")) return "string";
-        if (!strcmp(prim, "long") || !strcmp(prim, "int")) return "integer";
-        if (!strcmp(prim, "boolean")) return "boolean";
-        if (!strcmp(prim, "double") || !strcmp(prim, "float")) return "number";
-        return prim;
-}
-
-static int hd_ev_record(const json_t *rec, const json_t *obj, const hd_path_t *path,
+static int hd_ev_record(const hd_anode_t *rec, const json_t *obj, const hd_path_t *path,
                         int depth, char *errstr, size_t errstr_size)
 {
-        const json_t *f, *v, *fields = json_object_get(rec, "fields");
         const char *key;
+        const json_t *v;
         char pbuf[512];
-        size_t i, present = 0;
+        size_t present = 0;
 
         if (!json_is_object(obj))
                 return hd_seterr(errstr, errstr_size, "%s: expected an object", HD_P(path));
         if (depth > HD_EV_MAX_DEPTH)
                 return hd_seterr(errstr, errstr_size, "%s: nested too deeply", HD_P(path));
-        json_array_foreach(fields, i, f) {
-                const char *name = json_string_value(json_object_get(f, "name"));
-                hd_path_t sub = {name, path};
-                v = json_object_get(obj, name);
+        for (size_t i = 0; i < rec->n; i++) {
+                hd_path_t sub = {rec->names[i], path};
+                v = json_object_get(obj, rec->names[i]);
                 present += v != NULL;
-                if (hd_ev_field(json_object_get(f, "type"), v, &sub, depth + 1, errstr,
-                                errstr_size))
+                if (hd_ev_field(rec->kids[i], v, &sub, depth + 1, errstr, errstr_size))
                         return -1;
         }
         if (present == json_object_size(obj))
                 return 0;
         /* Some key is not a field: find it for the message. */
         json_object_foreach((json_t *)obj, key, v) {
-                int known = 0;
-                json_array_foreach(fields, i, f)
-                        known |= !strcmp(json_string_value(json_object_get(f, "name")), key);
-                if (!known)
+                size_t i;
+                for (i = 0; i < rec->n && strcmp(rec->names[i], key); i++)
+                        ;
+                if (i == rec->n)
                         return hd_seterr(errstr, errstr_size, "%s.%s: unknown field",
                                          HD_P(path), key);
         }
         return 0;
 }
 
-static int hd_ev_prim(const char *prim, const json_t *v, const hd_path_t *path,
-                      char *errstr, size_t errstr_size)
+static int hd_ev_nullable(const hd_anode_t *n)
 {
-        char pbuf[512];
-        int ok = !strcmp(prim, "string")    ? json_is_string(v)
-                 : !strcmp(prim, "long")    ? json_is_integer(v)
-                 : !strcmp(prim, "int")     ? json_is_integer(v) &&
-                                                  json_integer_value(v) >= INT32_MIN &&
-                                                  json_integer_value(v) <= INT32_MAX
-                 : !strcmp(prim, "boolean") ? json_is_boolean(v)
-                 : !strcmp(prim, "double") || !strcmp(prim, "float") ? json_is_number(v)
-                                                                     : 0;
-        if (!ok) {
-                const char *word = hd_type_word(prim);
-                return hd_seterr(errstr, errstr_size, "%s: expected %s %s", HD_P(path),
-                                 strchr("aeiou", word[0]) ? "an" : "a", word);
-        }
-        return 0;
+        for (size_t i = 0; n->t == HD_AT_UNION && i < n->n; i++)
+                if (n->kids[i]->t == HD_AT_NULL)
+                        return 1;
+        return n->t == HD_AT_NULL;
 }
 
-static int hd_ev_field(const json_t *type, const json_t *v, const hd_path_t *path, int depth,
-                       char *errstr, size_t errstr_size)
+static int hd_ev_field(const hd_anode_t *n, const json_t *v, const hd_path_t *path,
+                       int depth, char *errstr, size_t errstr_size)
 {
         char pbuf[512];
+        int ok;
+
         if (!v || json_is_null(v)) {
-                if (json_is_array(type) && hd_is_nullable(type))
+                if (hd_ev_nullable(n))
                         return 0;
-                if (json_is_string(type))
-                        return hd_seterr(errstr, errstr_size, "%s: missing required %s", HD_P(path),
-                                         hd_type_word(json_string_value(type)));
-                return hd_seterr(errstr, errstr_size, "%s: missing required field", HD_P(path));
+                return hd_seterr(errstr, errstr_size, "%s: missing required %s", HD_P(path),
+                                 n->t == HD_AT_STRING ? "string"
+                                 : n->t == HD_AT_LONG || n->t == HD_AT_INT ? "integer"
+                                                                           : "field");
         }
-        if (json_is_array(type)) { /* union: the first non-null branch that fits */
-                size_t i;
-                const json_t *b;
-                json_array_foreach(type, i, b) {
-                        if (!strcmp(json_string_value(b) ?: "", "null"))
-                                continue;
-                        return hd_ev_field(b, v, path, depth, errstr, errstr_size);
-                }
+        switch (n->t) {
+        case HD_AT_UNION: /* the first non-null branch */
+                for (size_t i = 0; i < n->n; i++)
+                        if (n->kids[i]->t != HD_AT_NULL)
+                                return hd_ev_field(n->kids[i], v, path, depth, errstr,
+                                                   errstr_size);
                 return hd_seterr(errstr, errstr_size, "%s: must be null", HD_P(path));
-        }
-        if (json_is_string(type))
-                return hd_ev_prim(json_string_value(type), v, path, errstr, errstr_size);
-        if (!strcmp(json_string_value(json_object_get(type, "type")) ?: "", "record"))
-                return hd_ev_record(type, v, path, depth, errstr, errstr_size);
-        if (!strcmp(json_string_value(json_object_get(type, "type")) ?: "", "enum")) {
-                size_t i;
-                const json_t *sym;
-                json_array_foreach(json_object_get(type, "symbols"), i, sym)
-                        if (json_is_string(v) && json_equal(sym, v))
+        case HD_AT_RECORD:
+                return hd_ev_record(n, v, path, depth, errstr, errstr_size);
+        case HD_AT_ENUM:
+                for (size_t i = 0; json_is_string(v) && i < n->n; i++)
+                        if (!strcmp(n->names[i], json_string_value(v)))
                                 return 0;
-                return hd_seterr(errstr, errstr_size, "%s: not one of the allowed values",
-                                 HD_P(path));
+                ok = 0;
+                break;
+        case HD_AT_STRING: ok = json_is_string(v); break;
+        case HD_AT_LONG: ok = json_is_integer(v); break;
+        case HD_AT_INT:
+                ok = json_is_integer(v) && json_integer_value(v) >= INT32_MIN &&
+                     json_integer_value(v) <= INT32_MAX;
+                break;
+        case HD_AT_BOOLEAN: ok = json_is_boolean(v); break;
+        case HD_AT_FLOAT:
+        case HD_AT_DOUBLE: ok = json_is_number(v); break;
+        default: ok = 0;
         }
-        return hd_ev_prim(json_string_value(json_object_get(type, "type")) ?: "?", v, path,
-                          errstr, errstr_size);
+        if (!ok)
+                return hd_seterr(errstr, errstr_size, "%s: expected %s", HD_P(path),
+                                 hd_type_word(n->t));
+        return 0;
 }
 
 static int hd_ev_text(const json_t *ev, const char *key, size_t max, char *errstr,
@@ -191,6 +181,12 @@ static int hd_ev_envelope(const json_t *ev, const hd_event_type_t *t, char *errs
 
 int hd_serde_validate(const json_t *ev, char *errstr, size_t errstr_size)
 {
+        return hd_event_validate(ev, NULL, errstr, errstr_size);
+}
+
+int hd_event_validate(const json_t *ev, const hd_event_type_t **tp, char *errstr,
+                      size_t errstr_size)
+{
         const json_t *type = json_object_get(ev, "type");
         const hd_event_type_t *t;
 
@@ -201,13 +197,15 @@ int hd_serde_validate(const json_t *ev, char *errstr, size_t errstr_size)
         if (!(t = hd_catalogue_find(json_string_value(type))))
                 return hd_seterr(errstr, errstr_size, "type: unknown event type \"%s\"",
                                  json_string_value(type));
+        if (tp)
+                *tp = t;
         if (hd_ev_envelope(ev, t, errstr, errstr_size))
                 return -1;
         if (!json_object_get(ev, "data"))
                 return hd_seterr(errstr, errstr_size, "data: missing required object");
         {
                 hd_path_t root = {"data", NULL};
-                return hd_ev_record(t->schema, json_object_get(ev, "data"), &root, 0, errstr,
+                return hd_ev_record(t->node, json_object_get(ev, "data"), &root, 0, errstr,
                                     errstr_size);
         }
 }

@@ -3,6 +3,7 @@
 #include "hd_avro_check.h"
 #include "hd_avro_json.h"
 #include "hd_catalogue.h"
+#include "hd_event_validate.h"
 #include "hd_id.h"
 #include "hd_util.h"
 
@@ -184,10 +185,8 @@ int hd_serde_decode(hd_serde_t *s, const void *buf, size_t len, json_t **event,
 }
 
 /* A reference to ev with envelope defaults filled in (a shallow copy if needed). */
-static json_t *hd_event_defaults(const json_t *ev)
+static json_t *hd_event_defaults(const json_t *ev, const hd_event_type_t *t)
 {
-        const hd_event_type_t *t =
-                hd_catalogue_find(json_string_value(json_object_get(ev, "type")));
         json_t *out;
         char id[HD_UUID_STRLEN + 1];
 
@@ -220,16 +219,17 @@ int hd_serde_encode(hd_serde_t *s, int32_t schema_id, const json_t *event, void 
         int64_t n;
         int r;
 
+        const hd_event_type_t *t = NULL;
         json_t *ev;
 
         *buf = NULL;
-        if (hd_serde_validate(event, errstr, errstr_size))
+        if (hd_event_validate(event, &t, errstr, errstr_size))
                 return HD_SERDE_E_INVALID;
         if ((r = hd_serde_entry(s, schema_id, &e, errstr, errstr_size)))
                 return r;
         avro_value_reset(&e->value);
-        ev = hd_event_defaults(event);
-        r = hd_json_to_avro(ev, &e->value, errstr, errstr_size);
+        ev = hd_event_defaults(event, t);
+        r = hd_json_to_avro(ev, t->record, &e->value, errstr, errstr_size);
         json_decref(ev);
         if (r)
                 return HD_SERDE_E_INVALID;

@@ -1,0 +1,45 @@
+/*
+ * hd_avro_node: an Avro schema compiled from its JSON into a tree of typed nodes
+ * with named references resolved, so walking bytes (hd_avro_check) or checking a
+ * JSON event against a record (hd_event_validate) is a switch per node instead of
+ * string lookups. Nodes live in an arena freed at once.
+ */
+#ifndef HD_AVRO_NODE_H
+#define HD_AVRO_NODE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+typedef enum {
+        HD_AT_NULL,
+        HD_AT_BOOLEAN,
+        HD_AT_INT,
+        HD_AT_LONG,
+        HD_AT_FLOAT,
+        HD_AT_DOUBLE,
+        HD_AT_BYTES,
+        HD_AT_STRING,
+        HD_AT_RECORD,
+        HD_AT_ENUM,
+        HD_AT_ARRAY,
+        HD_AT_MAP,
+        HD_AT_UNION,
+        HD_AT_FIXED,
+} hd_atype_t;
+
+typedef struct hd_anode {
+        hd_atype_t t;
+        size_t n;               /* fields, branches, symbols, or the fixed size */
+        struct hd_anode **kids; /* field types, branches, or [items/values] */
+        char **names;           /* field names or enum symbols */
+        char *fullname;         /* named types */
+} hd_anode_t;
+
+typedef struct hd_anodes hd_anodes_t;
+
+/* Compiles schema; *root is the top node. NULL with a message when unusable. */
+hd_anodes_t *hd_anodes_compile(const json_t *schema, const hd_anode_t **root, char *errstr,
+                               size_t errstr_size);
+void hd_anodes_free(hd_anodes_t *a);
+
+#endif

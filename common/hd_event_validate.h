@@ -1,0 +1,15 @@
+/*
+ * hd_event_validate: checks a JSON event against the catalogue (envelope and the
+ * type's data record); hd_serde_validate() is the public face of it.
+ */
+#ifndef HD_EVENT_VALIDATE_H
+#define HD_EVENT_VALIDATE_H
+
+#include <jansson.h>
+#include "hd_catalogue.h"
+
+/* As hd_serde_validate; *t (may be NULL) gets the event's type once it is known. */
+int hd_event_validate(const json_t *ev, const hd_event_type_t **t, char *errstr,
+                      size_t errstr_size);
+
+#endif

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# run.sh: builds the release tree and runs every benchmark, each printing its
+# same-run baseline and ratio. Not part of ctest.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+deploy/install-deps.sh --bench
+deploy/build.sh release >/dev/null
+echo "== serde: herald encode+decode vs plain avro-c generic (same records, same run)"
+build/bin/bench_serde deploy/dev/sample-events.jsonl "${SERDE_ITERATIONS:-300000}"
