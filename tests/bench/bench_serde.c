@@ -27,9 +27,9 @@ static size_t touch(avro_value_t *v)
 {
         size_t n = 0, sum = 0;
         avro_value_t child;
-        const char *s;
-        size_t len;
-        int64_t l;
+        const char *s = "";
+        size_t len = 0;
+        int64_t l = 0;
 
         switch (avro_value_get_type(v)) {
         case AVRO_RECORD:
