@@ -386,7 +386,7 @@ int hd_sub_validate(json_t *sub, const hd_config_t *cfg, const char **generated_
 {
         static const char *const keys[] = {"id", "version", "name", "channel", "event_types",
                                            "paused", "disabled", "webhook", "email",
-                                           "created_at", "updated_at", NULL};
+                                           "created_at", "updated_at", "revision_id", NULL};
         hd_subv_t V = {.errstr = errstr, .errstr_size = errstr_size};
         const char *channel;
         json_t *v;

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # quickstart.sh: herald's main job end to end on the embedded defaults.
 # Installs what is missing, builds, starts `herald dev` (mock Kafka + herald-registry),
-# produces the sample events (deploy/dev/sample-events.jsonl) through
-# `herald produce`, reads them back decoded with `herald tail`, and stops the stack.
+# creates the dev subscriptions (deploy/dev/subscriptions/), produces the sample
+# events (deploy/dev/sample-events.jsonl) through `herald produce`, reads them back
+# decoded with `herald tail`, and stops the stack.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 deploy/install-deps.sh
@@ -32,6 +33,13 @@ done
 grep -q "herald dev: ready" "$state/out" || { echo "herald dev failed:"; cat "$state/dev.log"; exit 1; }
 sed 's/^/   /' "$state/out"
 set -a; . "$state/env"; set +a
+
+echo "== creating the dev subscriptions (deploy/dev/subscriptions/*.json) with: herald sub create"
+for f in deploy/dev/subscriptions/*.json; do
+  "$bin/herald" sub --config "$state/herald.conf" create --file "$f" >/dev/null
+  echo "   created $(basename "$f" .json)"
+done
+"$bin/herald" sub --config "$state/herald.conf" list | sed 's/^/   /'
 
 n=$(grep -c . "$sample")
 echo "== producing $n sample events with: herald produce --file $sample"
