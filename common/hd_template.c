@@ -91,7 +91,8 @@ static hd_node_t *hd_node_new(hd_node_kind_t kind, const char *text, size_t len)
         return n;
 }
 
-static int hd_tpl_parse(hd_tparse_t *P, hd_node_t **out, const char *closing, int depth);
+static int hd_tpl_parse(hd_tparse_t *P, hd_node_t **out, const char *closing,
+                        const char *open_at, int depth);
 
 /* Parses one tag at P->p ("{{"); appends to *tail. */
 static int hd_tpl_tag(hd_tparse_t *P, hd_node_t ***tail, const char *closing, int depth,
@@ -132,16 +133,17 @@ static int hd_tpl_tag(hd_tparse_t *P, hd_node_t ***tail, const char *closing, in
                         return hd_seterr(P->errstr, P->errstr_size,
                                          "at %zu: sections nested deeper than %d",
                                          (size_t)(open - P->src), HD_TPL_MAX_DEPTH);
-                if (hd_tpl_parse(P, &n->child, n->text, depth + 1))
+                if (hd_tpl_parse(P, &n->child, n->text, open, depth + 1))
                         return -1;
         }
         return 0;
 }
 
-static int hd_tpl_parse(hd_tparse_t *P, hd_node_t **out, const char *closing, int depth)
+/* Parses until the end, or until {{/closing}} for a section opened at open_at. */
+static int hd_tpl_parse(hd_tparse_t *P, hd_node_t **out, const char *closing,
+                        const char *open_at, int depth)
 {
         hd_node_t **tail = out;
-        const char *section_start = P->p;
 
         while (*P->p) {
                 const char *tag = strstr(P->p, "{{");
@@ -162,7 +164,7 @@ static int hd_tpl_parse(hd_tparse_t *P, hd_node_t **out, const char *closing, in
         }
         if (closing)
                 return hd_seterr(P->errstr, P->errstr_size, "at %zu: unclosed section {{#%s}}",
-                                 (size_t)(section_start - P->src), closing);
+                                 (size_t)(open_at - P->src), closing);
         return 0;
 }
 
@@ -178,7 +180,7 @@ hd_template_t *hd_template_compile(const char *text, char *errstr, size_t errstr
         }
         t = hd_calloc(1, sizeof(*t));
         P = (hd_tparse_t){text, text, t, errstr, errstr_size};
-        if (hd_tpl_parse(&P, &t->root, NULL, 0)) {
+        if (hd_tpl_parse(&P, &t->root, NULL, text, 0)) {
                 hd_template_destroy(t);
                 return NULL;
         }

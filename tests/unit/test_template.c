@@ -82,7 +82,7 @@ int main(void)
         free(out);
 
         expect_compile_error("x {{account.id", "at 2: unclosed tag");
-        expect_compile_error("{{#a}}b", "at 6: unclosed section {{#a}}");
+        expect_compile_error("x{{#a}}b", "at 1: unclosed section {{#a}}");
         expect_compile_error("{{/a}}", "at 0: {{/a}} closes no open section");
         expect_compile_error("{{#a}}{{/b}}", "at 6: {{/b}} closes no open section (open: a)");
         expect_compile_error("{{ }}", "at 3: empty tag");
