@@ -127,7 +127,7 @@ static int hd_sub_commit(hd_subcli_t *C, json_t *sub, char *errstr, size_t errst
                                  "written, but not read back within 30 s; check with "
                                  "herald sub get %s", id);
         now = hd_subs_get(C->subs, id);
-        won = now && json_equal(json_object_get(now, "revision_id"), json_string(rev));
+        won = now && !strcmp(json_string_value(json_object_get(now, "revision_id")) ?: "", rev);
         if (!won)
                 hd_seterr(errstr, errstr_size,
                           "conflict: another update of %s won (now version %lld); yours "
