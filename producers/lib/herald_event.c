@@ -162,7 +162,7 @@ herald_err_t herald_event_validate(const herald_event_t *ev, char *errstr,
         type = json_string_value(json_object_get(ev->json, "type"));
         if (type && !hd_catalogue_find(type))
                 return herald_fail(HERALD_ERR_UNKNOWN_TYPE, errstr, errstr_size,
-                                   "unknown event type \"%s\"", type);
+                                   "type: unknown event type \"%s\"", type);
         if (hd_serde_validate(ev->json, errstr, errstr_size))
                 return HERALD_ERR_INVALID;
         return HERALD_OK;

@@ -1,0 +1,366 @@
+/*
+ * libherald and `herald produce` against the dev stack: every validation error
+ * (nothing produced), in-order types keyed by account on the ordered topic at the
+ * murmur2 partition, out-of-order types unkeyed, one delivery callback per event,
+ * flush timeout, and the CLI's line errors, --strict and exit codes.
+ */
+#include "herald/herald.h"
+#include "hd_catalogue.h"
+#include "hd_registry.h"
+#include "hd_serde.h"
+#include "hd_test.h"
+#include "hd_testenv.h"
+
+#include <librdkafka/rdkafka.h>
+#include <stdlib.h>
+
+static hd_testenv_t env;
+
+/* Writes a config for this stack plus extra settings; returns its path. */
+static const char *write_config(const char *name, const char *bootstrap, const char *extra)
+{
+        static char path[8][700];
+        static int slot;
+        char *p = path[slot++ % 8];
+        FILE *fp;
+
+        snprintf(p, 700, "%s/%s.conf", hd_test_tmpdir(), name);
+        fp = fopen(p, "w");
+        fprintf(fp, "kafka = { bootstrap_servers = \"%s\"; %s };\n"
+                    "registry = { urls = [\"%s\"]; };\n%s\n",
+                bootstrap ? bootstrap : env.bootstrap,
+                bootstrap ? "message_timeout_ms = 1000;" : "", env.registry_url,
+                extra ? extra : "");
+        fclose(fp);
+        return p;
+}
+
+typedef struct record {
+        char key[64];
+        int has_key;
+        int32_t partition;
+        int64_t offset;
+        json_t *event;
+} record_t;
+
+/* Reads a whole topic (every partition from the beginning to its end). */
+static size_t read_topic(const char *topic, record_t *out, size_t max)
+{
+        char err[512];
+        rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        hd_registry_opts_t o = {.urls = (const char *const[]){env.registry_url}, .nurls = 1};
+        hd_registry_t *reg = hd_registry_new(&o, err, sizeof(err));
+        hd_serde_t *serde = hd_serde_new(1 << 20, hd_registry_fetch_cb, reg);
+        rd_kafka_topic_partition_list_t *asg = rd_kafka_topic_partition_list_new(8);
+        size_t n = 0, want = 0;
+        rd_kafka_t *rk;
+
+        rd_kafka_conf_set(conf, "bootstrap.servers", env.bootstrap, err, sizeof(err));
+        rd_kafka_conf_set(conf, "group.id", "test-reader", err, sizeof(err));
+        rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+        for (int p = 0; p < 6; p++) {
+                int64_t lo = 0, hi = 0;
+                rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, 5000);
+                want += (size_t)(hi - lo);
+                rd_kafka_topic_partition_list_add(asg, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+        }
+        rd_kafka_assign(rk, asg);
+        for (int64_t deadline = hd_mono_us() + 20000000; n < want && n < max &&
+                                                          hd_mono_us() < deadline;) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+                if (!m)
+                        continue;
+                if (!m->err) {
+                        record_t *r = &out[n++];
+                        memset(r, 0, sizeof(*r));
+                        r->has_key = m->key != NULL;
+                        if (m->key)
+                                snprintf(r->key, sizeof(r->key), "%.*s", (int)m->key_len,
+                                         (const char *)m->key);
+                        r->partition = m->partition;
+                        r->offset = m->offset;
+                        hd_serde_decode(serde, m->payload, m->len, &r->event, err, sizeof(err));
+                }
+                rd_kafka_message_destroy(m);
+        }
+        rd_kafka_topic_partition_list_destroy(asg);
+        rd_kafka_consumer_close(rk);
+        rd_kafka_destroy(rk);
+        hd_serde_destroy(serde);
+        hd_registry_destroy(reg);
+        return n;
+}
+
+static void free_records(record_t *r, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                json_decref(r[i].event);
+}
+
+static herald_event_t *service_event(const char *account, const char *name)
+{
+        herald_event_t *ev = NULL;
+        char err[256];
+
+        herald_event_new("account.service.state_changed", &ev, err, sizeof(err));
+        herald_event_set_string(ev, "account_id", account, err, sizeof(err));
+        herald_event_set_string(ev, "data.account.name", "Acme", err, sizeof(err));
+        herald_event_set_string(ev, "data.service.id", "svc", err, sizeof(err));
+        herald_event_set_string(ev, "data.service.name", name, err, sizeof(err));
+        herald_event_set_string(ev, "data.service.from_state", "a", err, sizeof(err));
+        herald_event_set_string(ev, "data.service.to_state", "b", err, sizeof(err));
+        return ev;
+}
+
+static void expect_emit(herald_producer_t *p, herald_event_t *ev, herald_err_t want,
+                        const char *msg)
+{
+        char err[512] = "";
+        herald_err_t got = herald_emit(p, ev, NULL, NULL, err, sizeof(err));
+
+        HD_CHECK_MSG(got == want, "emit: %s, want %s (%s)", herald_err_name(got),
+                     herald_err_name(want), err);
+        HD_CHECK_STR_EQ(err, msg);
+        herald_event_destroy(ev);
+}
+
+static void test_validation(void)
+{
+        const char *cfg = write_config("small", NULL, "serde = { max_message_bytes = 1024; };");
+        herald_producer_t *p = NULL;
+        herald_event_t *ev = NULL;
+        char err[512] = "", big[2000];
+        record_t recs[4];
+
+        HD_CHECK_MSG(herald_producer_new(cfg, &p, err, sizeof(err)) == HERALD_OK, "%s", err);
+        if (!p)
+                return;
+        HD_CHECK_INT_EQ(herald_event_new("no.such", &ev, err, sizeof(err)),
+                        HERALD_ERR_UNKNOWN_TYPE);
+        HD_CHECK_STR_EQ(err, "unknown event type \"no.such\"");
+
+        ev = service_event("A-1", "x");
+        herald_event_set_null(ev, "data.service.name", err, sizeof(err));
+        expect_emit(p, ev, HERALD_ERR_INVALID, "data.service.name: missing required string");
+
+        ev = service_event("A-1", "x");
+        herald_event_set_long(ev, "data.service.name", 5, err, sizeof(err));
+        expect_emit(p, ev, HERALD_ERR_INVALID, "data.service.name: expected a string");
+
+        ev = service_event(NULL, "x");
+        expect_emit(p, ev, HERALD_ERR_INVALID,
+                    "account_id: required for account.service.state_changed");
+
+        ev = service_event("A-1", "x");
+        herald_event_set_string(ev, "data.service.colour", "red", err, sizeof(err));
+        expect_emit(p, ev, HERALD_ERR_INVALID, "data.service.colour: unknown field");
+
+        memset(big, 'x', sizeof(big) - 1);
+        big[sizeof(big) - 1] = '\0';
+        ev = service_event("A-1", big);
+        expect_emit(p, ev, HERALD_ERR_TOO_LARGE, "event encodes to more than 1024 bytes");
+
+        ev = service_event("A-1", "x");
+        HD_CHECK_INT_EQ(herald_event_set_string(ev, "data..name", "y", err, sizeof(err)),
+                        HERALD_ERR_INVALID);
+        HD_CHECK_STR_EQ(err, "invalid field path \"data..name\"");
+        herald_event_destroy(ev);
+
+        HD_CHECK_INT_EQ(herald_flush(p, 5000, err, sizeof(err)), HERALD_OK);
+        herald_producer_destroy(p);
+        /* Nothing partial reached Kafka. */
+        HD_CHECK_INT_EQ(read_topic("billing.events.ordered", recs, 4), 0);
+}
+
+typedef struct seen {
+        char ids[64][40];
+        int count[64];
+        int n, errors;
+} seen_t;
+
+static void on_delivery(const char *id, herald_err_t err, const char *errstr, void *opaque)
+{
+        seen_t *s = opaque;
+        int i;
+
+        (void)errstr;
+        for (i = 0; i < s->n && strcmp(s->ids[i], id); i++)
+                ;
+        if (i == s->n && s->n < 64)
+                snprintf(s->ids[s->n++], 40, "%s", id);
+        s->count[i]++;
+        s->errors += err != HERALD_OK;
+}
+
+static void test_routing(void)
+{
+        herald_producer_t *p = NULL;
+        char err[512] = "", name[32];
+        static record_t recs[64];
+        seen_t seen = {0};
+        const char *accounts[] = {"ACC-1", "ACC-2", "ACC-3", "ACC-4", "ACC-5"};
+        size_t n;
+
+        HD_CHECK_MSG(herald_producer_new(env.config_path, &p, err, sizeof(err)) == HERALD_OK,
+                     "%s", err);
+        if (!p)
+                return;
+        for (int i = 0; i < 20; i++) {
+                herald_event_t *ev;
+                snprintf(name, sizeof(name), "seq-%02d", i);
+                ev = service_event(accounts[i % 5], name);
+                HD_CHECK(herald_emit(p, ev, on_delivery, &seen, err, sizeof(err)) == HERALD_OK);
+                herald_event_destroy(ev);
+        }
+        for (int i = 0; i < 4; i++) {
+                herald_event_t *ev = NULL;
+                HD_CHECK(herald_event_from_json(
+                                 "{\"type\":\"bill_run.started\",\"data\":{\"bill_run\":{\"id\":\"BR\","
+                                 "\"name\":\"n\",\"cycle\":\"c\",\"period_start\":\"s\","
+                                 "\"period_end\":\"e\"}}}", &ev, err, sizeof(err)) == HERALD_OK);
+                HD_CHECK(herald_emit(p, ev, on_delivery, &seen, err, sizeof(err)) == HERALD_OK);
+                herald_event_destroy(ev);
+        }
+        HD_CHECK_INT_EQ(herald_flush(p, 10000, err, sizeof(err)), HERALD_OK);
+        HD_CHECK_INT_EQ(seen.n, 24);
+        for (int i = 0; i < seen.n; i++)
+                HD_CHECK_MSG(seen.count[i] == 1, "callback for %s ran %d times", seen.ids[i],
+                             seen.count[i]);
+        HD_CHECK_INT_EQ(seen.errors, 0);
+        herald_producer_destroy(p);
+        HD_CHECK_INT_EQ(seen.n, 24); /* destroy does not call them again */
+
+        n = read_topic("billing.events.ordered", recs, 64);
+        HD_CHECK_INT_EQ(n, 20);
+        for (size_t i = 0; i < n; i++) {
+                const char *acct = json_string_value(json_object_get(recs[i].event, "account_id"));
+                int32_t want = rd_kafka_msg_partitioner_murmur2_random(
+                        NULL, recs[i].key, strlen(recs[i].key), 6, NULL, NULL);
+                HD_CHECK(recs[i].has_key && acct && !strcmp(recs[i].key, acct));
+                HD_CHECK_INT_EQ(recs[i].partition, want);
+                /* Per account, the offsets follow emission order (seq-NN ascending). */
+                for (size_t k = 0; k < n; k++) {
+                        if (k == i || strcmp(recs[k].key, recs[i].key) ||
+                            recs[k].partition != recs[i].partition)
+                                continue;
+                        const char *a = json_string_value(json_object_get(json_object_get(
+                                json_object_get(recs[i].event, "data"), "service"), "name"));
+                        const char *b = json_string_value(json_object_get(json_object_get(
+                                json_object_get(recs[k].event, "data"), "service"), "name"));
+                        HD_CHECK((recs[i].offset < recs[k].offset) == (strcmp(a, b) < 0));
+                }
+        }
+        free_records(recs, n);
+        n = read_topic("billing.events.unordered", recs, 64);
+        HD_CHECK_INT_EQ(n, 4);
+        for (size_t i = 0; i < n; i++)
+                HD_CHECK(!recs[i].has_key);
+        free_records(recs, n);
+}
+
+static void test_flush_timeout(void)
+{
+        const char *cfg = write_config("dead", "127.0.0.1:1", NULL);
+        herald_producer_t *p = NULL;
+        herald_event_t *ev;
+        seen_t seen = {0};
+        char err[512] = "";
+
+        HD_CHECK_MSG(herald_producer_new(cfg, &p, err, sizeof(err)) == HERALD_OK, "%s", err);
+        if (!p)
+                return;
+        ev = service_event("A-9", "x");
+        HD_CHECK(herald_emit(p, ev, on_delivery, &seen, err, sizeof(err)) == HERALD_OK);
+        herald_event_destroy(ev);
+        HD_CHECK_INT_EQ(herald_flush(p, 200, err, sizeof(err)), HERALD_ERR_TIMEOUT);
+        HD_CHECK_STR_EQ(err, "flush: 1 event(s) not acknowledged within 200 ms");
+        HD_CHECK_INT_EQ(seen.n, 0);
+        herald_producer_destroy(p);
+        HD_CHECK_INT_EQ(seen.n, 1); /* failed exactly once, never dropped silently */
+        HD_CHECK_INT_EQ(seen.errors, 1);
+}
+
+static const char *hd_valid_line =
+        "{\"type\":\"account.service.state_changed\",\"account_id\":\"CLI-1\",\"data\":"
+        "{\"account\":{\"name\":\"n\"},\"service\":{\"id\":\"s\",\"name\":\"cli\","
+        "\"from_state\":\"a\",\"to_state\":\"b\"}}}\n";
+
+static int produce_cli(const char *cfg, const char *input, int strict, char **err)
+{
+        char *argv[] = {"herald-produce", "--config", (char *)cfg, strict ? "--strict" : NULL,
+                        NULL};
+        char *out = NULL;
+        int rc = hd_test_run(argv, input, &out, err);
+
+        free(out);
+        return rc;
+}
+
+static void test_cli(void)
+{
+        static record_t recs[64];
+        char input[4096], *err = NULL;
+        size_t before = read_topic("billing.events.ordered", recs, 64);
+
+        free_records(recs, before);
+        snprintf(input, sizeof(input), "%s{not json\n%s{\"type\":\"nope\",\"data\":{}}\n\n%s",
+                 hd_valid_line, hd_valid_line, hd_valid_line);
+        HD_CHECK_INT_EQ(produce_cli(env.config_path, input, 1, &err), 2);
+        HD_CHECK_CONTAINS(err, "2: invalid JSON");
+        HD_CHECK_CONTAINS(err, "4: type: unknown event type \"nope\"");
+        HD_CHECK_CONTAINS(err, "--strict: 2 invalid line(s), nothing sent");
+        free(err);
+        HD_CHECK_INT_EQ(read_topic("billing.events.ordered", recs, 64), before);
+        free_records(recs, before);
+
+        HD_CHECK_INT_EQ(produce_cli(env.config_path, input, 0, &err), 2);
+        HD_CHECK_CONTAINS(err, "2: invalid JSON");
+        HD_CHECK_CONTAINS(err, "herald produce: 3 sent, 3 acknowledged, 0 failed, 2 invalid");
+        free(err);
+        HD_CHECK_INT_EQ(read_topic("billing.events.ordered", recs, 64), before + 3);
+        free_records(recs, before + 3);
+
+        HD_CHECK_INT_EQ(produce_cli(env.config_path, hd_valid_line, 0, &err), 0);
+        HD_CHECK_CONTAINS(err, "1 sent, 1 acknowledged, 0 failed, 0 invalid");
+        free(err);
+
+        HD_CHECK_INT_EQ(produce_cli(write_config("dead2", "127.0.0.1:1", NULL), hd_valid_line, 0,
+                                    &err), 1);
+        HD_CHECK_CONTAINS(err, "delivery failed");
+        HD_CHECK_CONTAINS(err, "1 sent, 0 acknowledged, 1 failed, 0 invalid");
+        free(err);
+}
+
+/* The example program a billing engineer copies must work as shipped. */
+static void test_example(void)
+{
+        char *argv[] = {"herald-example-emit", "EX-1", "Example Ltd", "Fibre", "active",
+                        "suspended", NULL};
+        char *out = NULL, *err = NULL;
+
+        setenv("HERALD_CONFIG", env.config_path, 1);
+        HD_CHECK_INT_EQ(hd_test_run(argv, NULL, &out, &err), 0);
+        HD_CHECK_CONTAINS(out, " delivered");
+        unsetenv("HERALD_CONFIG");
+        free(out), free(err);
+}
+
+int main(void)
+{
+        if (hd_testenv_start(&env, 0)) {
+                HD_CHECK(!"dev stack started");
+                return hd_test_finish("test_producer");
+        }
+        /* Every config below names its bootstrap and registry: no env overrides. */
+        unsetenv("HERALD_BOOTSTRAP");
+        unsetenv("HERALD_REGISTRY_URL");
+        test_validation();
+        test_routing();
+        test_flush_timeout();
+        test_cli();
+        test_example();
+        HD_CHECK_INT_EQ(hd_testenv_stop(&env), 0);
+        hd_catalogue_cleanup();
+        hd_log_clear_secrets();
+        return hd_test_finish("test_producer");
+}
