@@ -1,6 +1,6 @@
 /*
  * hd_avro_node: an Avro schema compiled from its JSON into a tree of typed nodes
- * with named references resolved, so walking bytes (hd_avro_check) or checking a
+ * with named references resolved, so coding bytes (hd_avro_codec) or checking a
  * JSON event against a record (hd_event_validate) is a switch per node instead of
  * string lookups. Nodes live in an arena freed at once.
  */

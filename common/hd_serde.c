@@ -1,7 +1,6 @@
 /* hd_serde: see hd_serde.h. */
 #include "hd_serde.h"
-#include "hd_avro_check.h"
-#include "hd_avro_json.h"
+#include "hd_avro_codec.h"
 #include "hd_catalogue.h"
 #include "hd_event_validate.h"
 #include "hd_id.h"
@@ -16,10 +15,8 @@
 typedef struct hd_schema_entry {
         int32_t id;
         int64_t unknown_until;   /* > now: the registry said no such id */
-        avro_schema_t schema;
-        avro_value_iface_t *iface;
-        avro_value_t value;      /* reused for every record of this id */
-        hd_avro_schema_t *walk;  /* the same schema for the bounds walker */
+        hd_anodes_t *nodes;      /* the writer schema, compiled once per id */
+        const hd_anode_t *root;
         struct hd_schema_entry *next;
 } hd_schema_entry_t;
 
@@ -53,16 +50,9 @@ hd_serde_t *hd_serde_new(size_t max_message_bytes, hd_schema_fetch_cb *fetch, vo
 
 static void hd_entry_release(hd_schema_entry_t *e)
 {
-        if (e->iface) {
-                avro_value_decref(&e->value);
-                avro_value_iface_decref(e->iface);
-        }
-        if (e->schema)
-                avro_schema_decref(e->schema);
-        hd_avro_schema_destroy(e->walk);
-        e->iface = NULL;
-        e->schema = NULL;
-        e->walk = NULL;
+        hd_anodes_free(e->nodes);
+        e->nodes = NULL;
+        e->root = NULL;
 }
 
 void hd_serde_destroy(hd_serde_t *s)
@@ -79,23 +69,24 @@ void hd_serde_destroy(hd_serde_t *s)
         free(s);
 }
 
-/* Builds the avro-c and walker views of one schema. */
+/* avro-c judges the schema; the codec gets it compiled. */
 static int hd_entry_load(hd_schema_entry_t *e, const char *json, char *errstr,
                          size_t errstr_size)
 {
-        if (avro_schema_from_json_length(json, strlen(json), &e->schema))
+        avro_schema_t schema = NULL;
+        json_t *j;
+
+        if (avro_schema_from_json_length(json, strlen(json), &schema))
                 return hd_seterr(errstr, errstr_size, "schema %d: avro-c: %s", (int)e->id,
                                  avro_strerror());
-        if (!(e->walk = hd_avro_schema_parse(json, errstr, errstr_size)) ||
-            !(e->iface = avro_generic_class_from_schema(e->schema))) {
-                if (e->walk)
-                        hd_seterr(errstr, errstr_size, "schema %d: %s", (int)e->id,
-                                  avro_strerror());
-                hd_entry_release(e);
-                return -1;
-        }
-        avro_generic_value_new(e->iface, &e->value);
-        return 0;
+        avro_schema_decref(schema);
+        if (!(j = json_loads(json, JSON_DECODE_ANY, NULL)))
+                return hd_seterr(errstr, errstr_size, "schema %d is not JSON", (int)e->id);
+        e->nodes = hd_anodes_compile(j, &e->root, errstr, errstr_size);
+        json_decref(j);
+        if (!e->nodes)
+                hd_preperr(errstr, errstr_size, "schema %d", (int)e->id);
+        return e->nodes ? 0 : -1;
 }
 
 /* The cached entry for id, fetching it on first use. */
@@ -108,7 +99,7 @@ static int hd_serde_entry(hd_serde_t *s, int32_t id, hd_schema_entry_t **out, ch
 
         for (e = s->entries; e && e->id != id; e = e->next)
                 ;
-        if (e && e->iface) {
+        if (e && e->nodes) {
                 *out = e;
                 return 0;
         }
@@ -145,8 +136,7 @@ int hd_serde_decode(hd_serde_t *s, const void *buf, size_t len, json_t **event,
 {
         const unsigned char *p = buf;
         hd_schema_entry_t *e;
-        avro_reader_t reader;
-        size_t consumed;
+        size_t consumed = 0;
         int32_t id;
         int r;
 
@@ -164,23 +154,18 @@ int hd_serde_decode(hd_serde_t *s, const void *buf, size_t len, json_t **event,
                        ((uint32_t)p[3] << 8) | p[4]);
         if ((r = hd_serde_entry(s, id, &e, errstr, errstr_size)))
                 return r;
-        if (hd_avro_check(e->walk, p + 5, len - 5, &consumed, errstr, errstr_size)) {
+        if (!(*event = hd_avro_decode(e->root, p + 5, len - 5, &consumed, errstr,
+                                      errstr_size))) {
                 hd_preperr(errstr, errstr_size, "malformed Avro (schema %d)", (int)id);
                 return HD_SERDE_E_MALFORMED;
         }
-        if (consumed != len - 5)
+        if (consumed != len - 5) {
+                json_decref(*event);
+                *event = NULL;
                 return hd_seterr(errstr, errstr_size, "%zu trailing bytes after the record "
                                  "(schema %d)", len - 5 - consumed, (int)id),
                        HD_SERDE_E_TRAILING;
-        reader = avro_reader_memory((const char *)p + 5, (int64_t)(len - 5));
-        avro_value_reset(&e->value);
-        r = avro_value_read(reader, &e->value);
-        avro_reader_free(reader);
-        if (r)
-                return hd_seterr(errstr, errstr_size, "malformed Avro (schema %d): %s",
-                                 (int)id, avro_strerror()), HD_SERDE_E_MALFORMED;
-        if (!(*event = hd_avro_to_json(&e->value, errstr, errstr_size)))
-                return HD_SERDE_E_MALFORMED;
+        }
         return 0;
 }
 
@@ -214,9 +199,8 @@ int hd_serde_encode(hd_serde_t *s, int32_t schema_id, const json_t *event, void 
                     size_t *len, char *errstr, size_t errstr_size)
 {
         hd_schema_entry_t *e;
-        avro_writer_t writer;
         unsigned char *out;
-        int64_t n;
+        size_t n = 0;
         int r;
 
         const hd_event_type_t *t = NULL;
@@ -227,27 +211,23 @@ int hd_serde_encode(hd_serde_t *s, int32_t schema_id, const json_t *event, void 
                 return HD_SERDE_E_INVALID;
         if ((r = hd_serde_entry(s, schema_id, &e, errstr, errstr_size)))
                 return r;
-        avro_value_reset(&e->value);
         ev = hd_event_defaults(event, t);
-        r = hd_json_to_avro(ev, t->record, &e->value, errstr, errstr_size);
+        r = hd_avro_encode(e->root, ev, t->record, s->encbuf, s->max - 5, &n, errstr,
+                           errstr_size);
         json_decref(ev);
-        if (r)
-                return HD_SERDE_E_INVALID;
-        writer = avro_writer_memory(s->encbuf, (int64_t)s->max - 5);
-        r = avro_value_write(writer, &e->value);
-        n = avro_writer_tell(writer);
-        avro_writer_free(writer);
-        if (r)
+        if (r == -2)
                 return hd_seterr(errstr, errstr_size, "event encodes to more than %zu bytes",
                                  s->max), HD_SERDE_E_TOO_LARGE;
-        out = hd_malloc((size_t)n + 5);
+        if (r)
+                return HD_SERDE_E_INVALID;
+        out = hd_malloc(n + 5);
         out[0] = 0;
         out[1] = (unsigned char)((uint32_t)schema_id >> 24);
         out[2] = (unsigned char)((uint32_t)schema_id >> 16);
         out[3] = (unsigned char)((uint32_t)schema_id >> 8);
         out[4] = (unsigned char)schema_id;
-        memcpy(out + 5, s->encbuf, (size_t)n);
+        memcpy(out + 5, s->encbuf, n);
         *buf = out;
-        *len = (size_t)n + 5;
+        *len = n + 5;
         return 0;
 }

@@ -3,12 +3,11 @@
  * (byte 0 = 0, 4-byte big-endian schema id, Avro binary).
  *
  * Decoding uses the writer schema fetched by id (through a callback, normally the
- * registry client) and cached per id: one avro-c schema, value interface and
- * reusable value per id. Untrusted bytes are bounded first (frame size, then every
- * length/count/index walked by hd_avro_check) and trailing bytes are refused, so
- * avro-c only ever reads well-formed input. Fields are read by name, so a writer
- * schema with added fields still decodes. Encoding validates the event against
- * the catalogue first; nothing partial is produced.
+ * registry client), judged by avro-c and compiled once per id (hd_avro_node.h).
+ * Untrusted bytes are bounded (frame size, then every length, count and index as
+ * hd_avro_codec decodes them) and trailing bytes are refused. Fields are read by
+ * name, so a writer schema with added fields still decodes. Encoding validates the
+ * event against the catalogue first; nothing partial is produced.
  *
  * An hd_serde_t is used by one thread at a time.
  */

@@ -46,14 +46,18 @@ static void hd_progress(hd_prod_stats_t *st, int final)
                 st->lines, st->sent, st->acked, final ? "\n" : "");
 }
 
-/* Parses and validates one line; NULL (with "LINE: problem" printed) when invalid. */
-static herald_event_t *hd_parse_line(const char *line, long lineno, hd_prod_stats_t *st)
+/*
+ * Parses one line (and validates it when asked: herald_emit validates anyway, so
+ * streaming skips the second pass); NULL, with "LINE: problem" printed, when invalid.
+ */
+static herald_event_t *hd_parse_line(const char *line, long lineno, int validate,
+                                     hd_prod_stats_t *st)
 {
         herald_event_t *ev = NULL;
         char err[512];
 
         if (herald_event_from_json(line, &ev, err, sizeof(err)) ||
-            herald_event_validate(ev, err, sizeof(err))) {
+            (validate && herald_event_validate(ev, err, sizeof(err)))) {
                 if (st->progress)
                         fputc('\n', stderr);
                 fprintf(stderr, "%ld: %s\n", lineno, err);
@@ -70,8 +74,10 @@ static void hd_send(herald_producer_t *p, herald_event_t *ev, long lineno,
         char err[512];
 
         if (herald_emit(p, ev, hd_on_delivery, st, err, sizeof(err))) {
+                if (st->progress)
+                        fputc('\n', stderr);
                 fprintf(stderr, "%ld: %s\n", lineno, err);
-                st->invalid++; /* too large or otherwise refused: nothing was sent */
+                st->invalid++; /* invalid, too large or refused: nothing was sent */
         } else {
                 st->sent++;
         }
@@ -94,7 +100,7 @@ static void hd_stream(herald_producer_t *p, FILE *in, hd_prod_stats_t *st)
                 herald_event_t *ev;
                 if (++st->lines, hd_blank(line))
                         continue;
-                if ((ev = hd_parse_line(line, st->lines, st))) {
+                if ((ev = hd_parse_line(line, st->lines, 0, st))) {
                         hd_send(p, ev, st->lines, st);
                         herald_event_destroy(ev);
                 }
@@ -114,7 +120,7 @@ static void hd_strict(herald_producer_t *p, FILE *in, hd_prod_stats_t *st)
                 herald_event_t *ev;
                 if (++st->lines, hd_blank(line))
                         continue;
-                if (!(ev = hd_parse_line(line, st->lines, st)))
+                if (!(ev = hd_parse_line(line, st->lines, 1, st)))
                         continue;
                 if (n == cap) {
                         cap = cap ? cap * 2 : 1024;

@@ -1,5 +1,6 @@
 /*
- * hd_avro_json: converts between avro-c generic values and jansson JSON, reading
+ * hd_avro_json (benchmark baseline only): converts between avro-c generic values
+ * and jansson JSON the plain avro-c way, reading
  * and writing record fields by name. Unions are transparent in JSON: a nullable
  * field is null or its value; a union of records (the envelope's `data`) is the
  * plain record object, whose branch is chosen by the event's catalogue record.

@@ -1,0 +1,475 @@
+/* hd_avro_codec: see hd_avro_codec.h. */
+#include "hd_avro_codec.h"
+#include "hd_path.h"
+#include "hd_util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HD_AVRO_MAX_DEPTH 64
+#define HD_AVRO_MAX_ITEMS (1 << 20)
+
+/* --- decoding ---------------------------------------------------------------------- */
+
+typedef struct hd_dec {
+        const unsigned char *buf;
+        size_t len, pos;
+        char *errstr;
+        size_t errstr_size;
+} hd_dec_t;
+
+static int hd_dec_err(hd_dec_t *D, const char *fmt, ...) HD_PRINTF(2, 3);
+
+static int hd_dec_err(hd_dec_t *D, const char *fmt, ...)
+{
+        char msg[256];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        return hd_seterr(D->errstr, D->errstr_size, "at byte %zu: %s", D->pos, msg);
+}
+
+/* Zig-zag varint of at most maxbytes (5 for int, 10 for long). */
+static int hd_dec_varint(hd_dec_t *D, int maxbytes, int64_t *out)
+{
+        uint64_t v = 0;
+        int shift = 0;
+
+        for (int i = 0; i < maxbytes; i++) {
+                unsigned char b;
+                if (D->pos >= D->len)
+                        return hd_dec_err(D, "varint runs past the end");
+                b = D->buf[D->pos++];
+                v |= (uint64_t)(b & 0x7f) << shift;
+                if (!(b & 0x80)) {
+                        *out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+                        return 0;
+                }
+                shift += 7;
+        }
+        return hd_dec_err(D, "varint longer than %d bytes", maxbytes);
+}
+
+/* Checks that n bytes follow; returns their start or NULL. */
+static const unsigned char *hd_dec_take(hd_dec_t *D, int64_t n, const char *what)
+{
+        const unsigned char *p = D->buf + D->pos;
+
+        if (n < 0) {
+                hd_dec_err(D, "%s length %lld is negative", what, (long long)n);
+                return NULL;
+        }
+        if ((uint64_t)n > D->len - D->pos) {
+                hd_dec_err(D, "%s length %lld exceeds the %zu bytes left", what, (long long)n,
+                           D->len - D->pos);
+                return NULL;
+        }
+        D->pos += (size_t)n;
+        return p;
+}
+
+static json_t *hd_dec(hd_dec_t *D, const hd_anode_t *n, int depth);
+
+static json_t *hd_dec_text(hd_dec_t *D, const char *what)
+{
+        int64_t n = 0;
+        const unsigned char *p;
+        size_t at = D->pos;
+        json_t *j;
+
+        if (hd_dec_varint(D, 10, &n) || !(p = hd_dec_take(D, n, what)))
+                return NULL;
+        if (!(j = json_stringn((const char *)p, (size_t)n))) {
+                D->pos = at;
+                hd_dec_err(D, "%s is not valid UTF-8", what);
+        }
+        return j;
+}
+
+static json_t *hd_dec_fixed(hd_dec_t *D, size_t size)
+{
+        const unsigned char *p = hd_dec_take(D, (int64_t)size, "fixed");
+        json_t *j;
+
+        if (!p)
+                return NULL;
+        if (!(j = json_stringn((const char *)p, size)))
+                hd_dec_err(D, "fixed is not valid UTF-8");
+        return j;
+}
+
+/* Arrays and maps: blocks of items; a negative count carries a byte size. */
+static json_t *hd_dec_blocks(hd_dec_t *D, const hd_anode_t *n, int depth)
+{
+        json_t *out = n->t == HD_AT_ARRAY ? json_array() : json_object();
+        int64_t total = 0;
+
+        for (;;) {
+                int64_t count = 0, size = 0;
+                if (hd_dec_varint(D, 10, &count))
+                        goto fail;
+                if (count == 0)
+                        return out;
+                if (count < 0) {
+                        if (count == INT64_MIN) {
+                                hd_dec_err(D, "block count out of range");
+                                goto fail;
+                        }
+                        count = -count;
+                        if (hd_dec_varint(D, 10, &size))
+                                goto fail;
+                        if (size < 0 || (uint64_t)size > D->len - D->pos) {
+                                hd_dec_err(D, "block size %lld is invalid", (long long)size);
+                                goto fail;
+                        }
+                }
+                /* Zero-byte items (null) let tiny input claim many; the cap bounds it. */
+                if (count > HD_AVRO_MAX_ITEMS || (total += count) > HD_AVRO_MAX_ITEMS) {
+                        hd_dec_err(D, "more than %d items", HD_AVRO_MAX_ITEMS);
+                        goto fail;
+                }
+                for (int64_t i = 0; i < count; i++) {
+                        json_t *key = NULL, *v;
+                        if (n->t == HD_AT_MAP && !(key = hd_dec_text(D, "map key")))
+                                goto fail;
+                        if (!(v = hd_dec(D, n->kids[0], depth + 1))) {
+                                json_decref(key);
+                                goto fail;
+                        }
+                        if (key)
+                                json_object_set_new(out, json_string_value(key), v);
+                        else
+                                json_array_append_new(out, v);
+                        json_decref(key);
+                }
+        }
+fail:
+        json_decref(out);
+        return NULL;
+}
+
+static json_t *hd_dec_record(hd_dec_t *D, const hd_anode_t *n, int depth)
+{
+        json_t *out = json_object();
+
+        for (size_t i = 0; i < n->n; i++) {
+                json_t *v = hd_dec(D, n->kids[i], depth + 1);
+                if (!v) {
+                        json_decref(out);
+                        return NULL;
+                }
+                json_object_set_new_nocheck(out, n->names[i], v); /* schema names */
+        }
+        return out;
+}
+
+static json_t *hd_dec_number(hd_dec_t *D, const hd_anode_t *n)
+{
+        const unsigned char *p;
+        int64_t v = 0;
+
+        switch (n->t) {
+        case HD_AT_INT:
+                return hd_dec_varint(D, 5, &v) ? NULL : json_integer(v);
+        case HD_AT_LONG:
+                return hd_dec_varint(D, 10, &v) ? NULL : json_integer(v);
+        case HD_AT_FLOAT: {
+                float f;
+                if (!(p = hd_dec_take(D, 4, "float")))
+                        return NULL;
+                memcpy(&f, p, 4); /* Avro is little-endian, as is every target herald runs on */
+                return json_real(f);
+        }
+        default: {
+                double d;
+                if (!(p = hd_dec_take(D, 8, "double")))
+                        return NULL;
+                memcpy(&d, p, 8);
+                return json_real(d);
+        }
+        }
+}
+
+static json_t *hd_dec(hd_dec_t *D, const hd_anode_t *n, int depth)
+{
+        int64_t v = 0;
+
+        if (depth > HD_AVRO_MAX_DEPTH) {
+                hd_dec_err(D, "nested deeper than %d", HD_AVRO_MAX_DEPTH);
+                return NULL;
+        }
+        switch (n->t) {
+        case HD_AT_NULL:
+                return json_null();
+        case HD_AT_BOOLEAN:
+                if (D->pos >= D->len) {
+                        hd_dec_err(D, "boolean runs past the end");
+                        return NULL;
+                }
+                if (D->buf[D->pos] > 1) {
+                        hd_dec_err(D, "boolean byte %u is not 0 or 1", D->buf[D->pos]);
+                        return NULL;
+                }
+                return json_boolean(D->buf[D->pos++]);
+        case HD_AT_INT:
+        case HD_AT_LONG:
+        case HD_AT_FLOAT:
+        case HD_AT_DOUBLE:
+                return hd_dec_number(D, n);
+        case HD_AT_STRING:
+                return hd_dec_text(D, "string");
+        case HD_AT_BYTES:
+                return hd_dec_text(D, "bytes");
+        case HD_AT_FIXED:
+                return hd_dec_fixed(D, n->n);
+        case HD_AT_ENUM:
+                if (hd_dec_varint(D, 5, &v))
+                        return NULL;
+                if (v < 0 || (uint64_t)v >= n->n) {
+                        hd_dec_err(D, "enum index %lld out of range", (long long)v);
+                        return NULL;
+                }
+                return json_string(n->names[v]);
+        case HD_AT_UNION:
+                if (hd_dec_varint(D, 10, &v))
+                        return NULL;
+                if (v < 0 || (uint64_t)v >= n->n) {
+                        hd_dec_err(D, "union index %lld out of range (%zu branches)",
+                                   (long long)v, n->n);
+                        return NULL;
+                }
+                return hd_dec(D, n->kids[v], depth + 1);
+        case HD_AT_RECORD:
+                return hd_dec_record(D, n, depth);
+        case HD_AT_ARRAY:
+        case HD_AT_MAP:
+                return hd_dec_blocks(D, n, depth);
+        }
+        hd_dec_err(D, "unknown schema node");
+        return NULL;
+}
+
+json_t *hd_avro_decode(const hd_anode_t *schema, const unsigned char *buf, size_t len,
+                       size_t *consumed, char *errstr, size_t errstr_size)
+{
+        hd_dec_t D = {buf, len, 0, errstr, errstr_size};
+        json_t *j = hd_dec(&D, schema, 0);
+
+        *consumed = D.pos;
+        return j;
+}
+
+/* --- encoding ----------------------------------------------------------------------- */
+
+typedef struct hd_enc {
+        unsigned char *out;
+        size_t cap, len;
+        int overflow;
+        const char *data_record;
+        char *errstr;
+        size_t errstr_size;
+} hd_enc_t;
+
+static void hd_enc_put(hd_enc_t *E, const void *p, size_t n)
+{
+        if (E->overflow || n > E->cap - E->len) {
+                E->overflow = 1;
+                return;
+        }
+        memcpy(E->out + E->len, p, n);
+        E->len += n;
+}
+
+static void hd_enc_long(hd_enc_t *E, int64_t v)
+{
+        uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+        unsigned char b[10];
+        size_t n = 0;
+
+        do {
+                b[n] = (unsigned char)(z & 0x7f);
+                z >>= 7;
+                if (z)
+                        b[n] |= 0x80;
+                n++;
+        } while (z);
+        hd_enc_put(E, b, n);
+}
+
+static int hd_enc_mismatch(hd_enc_t *E, const hd_path_t *path, const char *want)
+{
+        char buf[512];
+        return hd_seterr(E->errstr, E->errstr_size, "%s: expected %s",
+                         hd_path_format(path, buf, sizeof(buf)), want);
+}
+
+static int hd_enc(hd_enc_t *E, const hd_anode_t *n, const json_t *j, const hd_path_t *path);
+
+/*
+ * The union branch for j: null for null; a record branch when it is the event's
+ * data record or the union's only record; else the first branch of j's kind.
+ */
+static int hd_enc_branch(const hd_enc_t *E, const hd_anode_t *u, const json_t *j)
+{
+        int records = 0, pick = -1;
+
+        for (size_t i = 0; i < u->n; i++)
+                records += u->kids[i]->t == HD_AT_RECORD;
+        for (size_t i = 0; i < u->n && pick < 0; i++) {
+                const hd_anode_t *b = u->kids[i];
+                switch (b->t) {
+                case HD_AT_NULL: if (json_is_null(j)) pick = (int)i; break;
+                case HD_AT_RECORD:
+                        if (json_is_object(j) &&
+                            (records == 1 || (E->data_record && b->fullname &&
+                                              !strcmp(b->fullname, E->data_record))))
+                                pick = (int)i;
+                        break;
+                case HD_AT_MAP: if (json_is_object(j)) pick = (int)i; break;
+                case HD_AT_ARRAY: if (json_is_array(j)) pick = (int)i; break;
+                case HD_AT_BOOLEAN: if (json_is_boolean(j)) pick = (int)i; break;
+                case HD_AT_INT:
+                case HD_AT_LONG: if (json_is_integer(j)) pick = (int)i; break;
+                case HD_AT_FLOAT:
+                case HD_AT_DOUBLE: if (json_is_number(j)) pick = (int)i; break;
+                default: if (json_is_string(j)) pick = (int)i; break;
+                }
+        }
+        return pick;
+}
+
+static int hd_enc_record(hd_enc_t *E, const hd_anode_t *n, const json_t *j,
+                         const hd_path_t *path)
+{
+        if (!json_is_object(j))
+                return hd_enc_mismatch(E, path, "an object");
+        for (size_t i = 0; i < n->n; i++) {
+                const json_t *v = json_object_get(j, n->names[i]);
+                hd_path_t sub = {n->names[i], path};
+                if (hd_enc(E, n->kids[i], v ? v : json_null(), &sub))
+                        return -1;
+        }
+        return 0;
+}
+
+static int hd_enc_items(hd_enc_t *E, const hd_anode_t *n, const json_t *j,
+                        const hd_path_t *path)
+{
+        size_t count = n->t == HD_AT_ARRAY ? json_array_size(j) : json_object_size(j);
+        const char *key;
+        json_t *v;
+        size_t i;
+
+        if (n->t == HD_AT_ARRAY ? !json_is_array(j) : !json_is_object(j))
+                return hd_enc_mismatch(E, path, n->t == HD_AT_ARRAY ? "an array" : "an object");
+        if (count) {
+                hd_enc_long(E, (int64_t)count);
+                if (n->t == HD_AT_ARRAY) {
+                        json_array_foreach(j, i, v)
+                                if (hd_enc(E, n->kids[0], v, path))
+                                        return -1;
+                } else {
+                        json_object_foreach((json_t *)j, key, v) {
+                                hd_path_t sub = {key, path};
+                                hd_enc_long(E, (int64_t)strlen(key));
+                                hd_enc_put(E, key, strlen(key));
+                                if (hd_enc(E, n->kids[0], v, &sub))
+                                        return -1;
+                        }
+                }
+        }
+        hd_enc_long(E, 0);
+        return 0;
+}
+
+static int hd_enc(hd_enc_t *E, const hd_anode_t *n, const json_t *j, const hd_path_t *path)
+{
+        int b;
+
+        switch (n->t) {
+        case HD_AT_NULL:
+                return json_is_null(j) ? 0 : hd_enc_mismatch(E, path, "null");
+        case HD_AT_BOOLEAN: {
+                unsigned char c = json_is_true(j);
+                if (!json_is_boolean(j))
+                        return hd_enc_mismatch(E, path, "true or false");
+                hd_enc_put(E, &c, 1);
+                return 0;
+        }
+        case HD_AT_INT:
+                if (!json_is_integer(j) || json_integer_value(j) < INT32_MIN ||
+                    json_integer_value(j) > INT32_MAX)
+                        return hd_enc_mismatch(E, path, "a 32-bit integer");
+                hd_enc_long(E, json_integer_value(j));
+                return 0;
+        case HD_AT_LONG:
+                if (!json_is_integer(j))
+                        return hd_enc_mismatch(E, path, "an integer");
+                hd_enc_long(E, json_integer_value(j));
+                return 0;
+        case HD_AT_FLOAT: {
+                float f = (float)json_number_value(j);
+                if (!json_is_number(j))
+                        return hd_enc_mismatch(E, path, "a number");
+                hd_enc_put(E, &f, 4);
+                return 0;
+        }
+        case HD_AT_DOUBLE: {
+                double d = json_number_value(j);
+                if (!json_is_number(j))
+                        return hd_enc_mismatch(E, path, "a number");
+                hd_enc_put(E, &d, 8);
+                return 0;
+        }
+        case HD_AT_STRING:
+        case HD_AT_BYTES:
+                if (!json_is_string(j))
+                        return hd_enc_mismatch(E, path, "a string");
+                hd_enc_long(E, (int64_t)json_string_length(j));
+                hd_enc_put(E, json_string_value(j), json_string_length(j));
+                return 0;
+        case HD_AT_FIXED:
+                if (!json_is_string(j) || json_string_length(j) != n->n)
+                        return hd_enc_mismatch(E, path, "a string of the fixed size");
+                hd_enc_put(E, json_string_value(j), n->n);
+                return 0;
+        case HD_AT_ENUM:
+                for (size_t i = 0; json_is_string(j) && i < n->n; i++)
+                        if (!strcmp(n->names[i], json_string_value(j))) {
+                                hd_enc_long(E, (int64_t)i);
+                                return 0;
+                        }
+                return hd_enc_mismatch(E, path, "one of the enum's symbols");
+        case HD_AT_UNION:
+                if ((b = hd_enc_branch(E, n, j)) < 0)
+                        return hd_enc_mismatch(E, path, json_is_null(j)
+                                                                ? "a value, not null"
+                                                                : "a type this schema's union has");
+                hd_enc_long(E, b);
+                return hd_enc(E, n->kids[b], j, path);
+        case HD_AT_RECORD:
+                return hd_enc_record(E, n, j, path);
+        case HD_AT_ARRAY:
+        case HD_AT_MAP:
+                return hd_enc_items(E, n, j, path);
+        }
+        return hd_enc_mismatch(E, path, "a supported type");
+}
+
+int hd_avro_encode(const hd_anode_t *schema, const json_t *j, const char *data_record,
+                   unsigned char *out, size_t cap, size_t *len, char *errstr,
+                   size_t errstr_size)
+{
+        hd_enc_t E = {out, cap, 0, 0, data_record, errstr, errstr_size};
+
+        if (hd_enc(&E, schema, j, NULL))
+                return -1;
+        if (E.overflow)
+                return -2;
+        *len = E.len;
+        return 0;
+}
