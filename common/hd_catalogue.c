@@ -319,3 +319,12 @@ void hd_catalogue_cleanup(void)
         __atomic_store_n(&hd_cat_ready, 0, __ATOMIC_RELEASE);
         pthread_mutex_unlock(&hd_cat_lock);
 }
+
+int hd_catalogue_pattern_match(const char *pattern, const char *type)
+{
+        size_t n = strlen(pattern);
+
+        if (n >= 2 && !strcmp(pattern + n - 2, ".*"))
+                return !strncmp(pattern, type, n - 1);
+        return !strcmp(pattern, type);
+}

@@ -37,6 +37,9 @@ const char *hd_catalogue_schema_json(void);
 /* 1 when the type offers the token (e.g. "service.name", "account.id", "event.id"). */
 int hd_catalogue_offers(const hd_event_type_t *t, const char *token);
 
+/* 1 when an event-type pattern ("exact.type" or "prefix.*") matches type. */
+int hd_catalogue_pattern_match(const char *pattern, const char *type);
+
 /* A named type's definition (e.g. "com.herald.events.Money"), or NULL. */
 const json_t *hd_catalogue_named(const char *fullname);
 

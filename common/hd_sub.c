@@ -21,15 +21,6 @@ typedef struct hd_subv {
         size_t errstr_size;
 } hd_subv_t;
 
-int hd_sub_pattern_match(const char *pattern, const char *type)
-{
-        size_t n = strlen(pattern);
-
-        if (n >= 2 && !strcmp(pattern + n - 2, ".*"))
-                return !strncmp(pattern, type, n - 1);
-        return !strcmp(pattern, type);
-}
-
 int hd_sub_matches(const json_t *sub, const char *type)
 {
         const json_t *v;
@@ -39,7 +30,7 @@ int hd_sub_matches(const json_t *sub, const char *type)
             json_is_string(json_object_get(sub, "disabled")))
                 return 0;
         json_array_foreach(json_object_get(sub, "event_types"), i, v)
-                if (json_is_string(v) && hd_sub_pattern_match(json_string_value(v), type))
+                if (json_is_string(v) && hd_catalogue_pattern_match(json_string_value(v), type))
                         return 1;
         return 0;
 }
@@ -161,7 +152,7 @@ static int hd_subv_event_types(hd_subv_t *V, const json_t *sub)
                 for (size_t k = 0; k < hd_catalogue_count(); k++) {
                         const hd_event_type_t *t = hd_catalogue_get(k);
                         size_t j;
-                        if (!hd_sub_pattern_match(pat, t->name))
+                        if (!hd_catalogue_pattern_match(pat, t->name))
                                 continue;
                         hits++;
                         for (j = 0; j < V->ntypes && V->types[j] != t; j++)

@@ -45,9 +45,6 @@ int hd_sub_validate(json_t *sub, const hd_config_t *cfg, const char **generated_
 /* 1 when the subscription wants events of this type (patterns, not paused/disabled). */
 int hd_sub_matches(const json_t *sub, const char *type);
 
-/* 1 when a pattern ("exact.type" or "prefix.*") matches type. */
-int hd_sub_pattern_match(const char *pattern, const char *type);
-
 /* Deep copy with secrets, passwords and tokens replaced by "whsec_…abcd"-style masks. */
 json_t *hd_sub_masked(const json_t *sub);
 

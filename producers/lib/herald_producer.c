@@ -50,19 +50,10 @@ void herald_event_fill_defaults(herald_event_t *ev)
                 json_object_set_new(ev->json, "entity", json_string(t->entity));
 }
 
-static int herald_pattern_match(const char *pattern, const char *type)
-{
-        size_t n = strlen(pattern);
-
-        if (n >= 2 && !strcmp(pattern + n - 2, ".*"))
-                return !strncmp(pattern, type, n - 1);
-        return !strcmp(pattern, type);
-}
-
 static int herald_list_match(const hd_strlist_t *l, const char *type)
 {
         for (size_t i = 0; i < l->n; i++)
-                if (herald_pattern_match(l->v[i], type))
+                if (hd_catalogue_pattern_match(l->v[i], type))
                         return 1;
         return 0;
 }
@@ -101,7 +92,7 @@ static herald_err_t herald_check_ordering(const hd_config_t *cfg, char *errstr,
                         int hits = 0;
                         for (size_t k = 0; k < hd_catalogue_count(); k++) {
                                 const char *type = hd_catalogue_get(k)->name;
-                                if (!herald_pattern_match(lists[l]->v[i], type))
+                                if (!hd_catalogue_pattern_match(lists[l]->v[i], type))
                                         continue;
                                 hits++;
                                 if (l == 0 && herald_list_match(lists[1], type))
