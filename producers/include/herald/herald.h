@@ -108,6 +108,18 @@ int herald_poll(herald_producer_t *p, int timeout_ms);
 herald_err_t herald_flush(herald_producer_t *p, int timeout_ms, char *errstr,
                           size_t errstr_size);
 
+/*
+ * For receivers: verifies a herald (Standard Webhooks) delivery. secret is the
+ * subscription's "whsec_…" secret; the three strings are the webhook-id,
+ * webhook-timestamp and webhook-signature headers; body is the raw request body.
+ * HERALD_OK when a v1 signature matches and the timestamp is within 5 minutes of
+ * now, else HERALD_ERR_INVALID with the reason.
+ */
+herald_err_t herald_webhook_verify(const char *secret, const char *webhook_id,
+                                   const char *webhook_timestamp,
+                                   const char *webhook_signature, const void *body,
+                                   size_t len, char *errstr, size_t errstr_size);
+
 #if defined(HERALD_BUILDING) && defined(__GNUC__)
 #pragma GCC visibility pop
 #endif

@@ -1,0 +1,79 @@
+/* Standard Webhooks signatures: the specification's example, rotation, refusals. */
+#include "herald/herald.h"
+#include "hd_webhook_sig.h"
+#include "hd_test.h"
+
+#include <time.h>
+
+#define SPEC_SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+#define SPEC_ID     "msg_p5jXN8AQM9LWM0D4loKWxJek"
+#define SPEC_BODY   "{\"test\": 2432232314}"
+#define SPEC_SIG    "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+
+static void test_spec_example(void)
+{
+        const char *secrets[] = {SPEC_SECRET};
+        char sig[256], err[256];
+
+        HD_CHECK(hd_webhook_sign(secrets, 1, SPEC_ID, 1614265330, SPEC_BODY,
+                                 strlen(SPEC_BODY), sig, sizeof(sig), err, sizeof(err)) == 0);
+        HD_CHECK_STR_EQ(sig, SPEC_SIG);
+        HD_CHECK(hd_webhook_verify(secrets, 1, SPEC_ID, "1614265330", SPEC_SIG, SPEC_BODY,
+                                   strlen(SPEC_BODY), 1614265330, 300, err, sizeof(err)) == 0);
+        /* The specification's own note: the timestamp check uses now. */
+        HD_CHECK(hd_webhook_verify(secrets, 1, SPEC_ID, "1614265330", SPEC_SIG, SPEC_BODY,
+                                   strlen(SPEC_BODY), 1614265330 + 301, 300, err,
+                                   sizeof(err)) != 0);
+        HD_CHECK_STR_EQ(err, "webhook-timestamp 1614265330 is more than 300 s from now");
+}
+
+static void test_rotation_and_refusals(void)
+{
+        const char *both[] = {"whsec_bmV3LXNlY3JldC0wMDAwMDAwMDAwMDAwMDAwMDAwMA==", SPEC_SECRET};
+        const char *old_only[] = {SPEC_SECRET};
+        const char *other[] = {"whsec_b3RoZXItc2VjcmV0LTAwMDAwMDAwMDAwMDAwMDAwMA=="};
+        char sig[256], err[256], ts[32];
+        long long now = (long long)time(NULL);
+
+        snprintf(ts, sizeof(ts), "%lld", now);
+        HD_CHECK(hd_webhook_sign(both, 2, "evt_1", now, "{}", 2, sig, sizeof(sig), err,
+                                 sizeof(err)) == 0);
+        HD_CHECK(strchr(sig, ' ') != NULL && !strncmp(sig, "v1,", 3));
+        /* A receiver still on the old secret accepts during rotation. */
+        HD_CHECK(hd_webhook_verify(old_only, 1, "evt_1", ts, sig, "{}", 2, now, 300, err,
+                                   sizeof(err)) == 0);
+        HD_CHECK(herald_webhook_verify(SPEC_SECRET, "evt_1", ts, sig, "{}", 2, err,
+                                       sizeof(err)) == HERALD_OK);
+        HD_CHECK(hd_webhook_verify(other, 1, "evt_1", ts, sig, "{}", 2, now, 300, err,
+                                   sizeof(err)) != 0);
+        HD_CHECK_STR_EQ(err, "no webhook-signature matches");
+        HD_CHECK(hd_webhook_verify(old_only, 1, "evt_1", ts, sig, "{ }", 3, now, 300, err,
+                                   sizeof(err)) != 0); /* body changed */
+        HD_CHECK(hd_webhook_verify(old_only, 1, "evt_2", ts, sig, "{}", 2, now, 300, err,
+                                   sizeof(err)) != 0); /* id changed */
+        HD_CHECK(herald_webhook_verify(SPEC_SECRET, "evt_1", "12x", sig, "{}", 2, err,
+                                       sizeof(err)) == HERALD_ERR_INVALID);
+        HD_CHECK_STR_EQ(err, "webhook-timestamp is not a number");
+        HD_CHECK(hd_webhook_sign(old_only, 1, "evt_1", now, "{}", 2, sig, sizeof(sig), err,
+                                 sizeof(err)) == 0);
+        HD_CHECK(herald_webhook_verify(SPEC_SECRET, "evt_1", ts, sig, "{}", 2, err,
+                                       sizeof(err)) == HERALD_OK);
+        HD_CHECK(herald_webhook_verify(SPEC_SECRET, "evt_1", ts, sig + 3, "{}", 2, err,
+                                       sizeof(err)) == HERALD_ERR_INVALID); /* no "v1," */
+        sig[0] = 'v', sig[1] = '2';
+        HD_CHECK(herald_webhook_verify(SPEC_SECRET, "evt_1", ts, sig, "{}", 2, err,
+                                       sizeof(err)) == HERALD_ERR_INVALID); /* unknown scheme */
+        HD_CHECK(herald_webhook_verify(SPEC_SECRET, NULL, ts, sig, "{}", 2, err,
+                                       sizeof(err)) == HERALD_ERR_INVALID);
+        HD_CHECK_STR_EQ(err, "missing webhook-id, webhook-timestamp or webhook-signature");
+        HD_CHECK(herald_webhook_verify("whsec_!!!", "evt_1", ts, sig, "{}", 2, err,
+                                       sizeof(err)) == HERALD_ERR_INVALID);
+        HD_CHECK_STR_EQ(err, "webhook secret is not base64");
+}
+
+int main(void)
+{
+        test_spec_example();
+        test_rotation_and_refusals();
+        return hd_test_finish("test_webhook_sig");
+}
