@@ -4,6 +4,7 @@
  * "herald dev: ready" and stays in the foreground until SIGINT/SIGTERM.
  */
 #include "hd_dev.h"
+#include "hd_devcert.h"
 #include "hd_log.h"
 
 #include <errno.h>
@@ -25,7 +26,8 @@ static const char hd_dev_usage[] =
         "  - herald-registry (Confluent-compatible) storing schemas in _schemas,\n"
         "    with the event catalogue registered (skipped with --no-registry).\n"
         "Writes DIR/env (HERALD_BOOTSTRAP=..., HERALD_REGISTRY_URL=...) and\n"
-        "DIR/herald.conf (a config pointing at this stack), prints\n"
+        "DIR/herald.conf (a config pointing at this stack) and, once, DIR/tls/ (a local\n"
+        "CA and a certificate for localhost and *.dev.test), prints\n"
         "\"herald dev: ready\", and stops cleanly on SIGINT/SIGTERM (exit 0).\n"
         "DIR defaults to dev.state_dir (.state/dev).\n"
         "\n"
@@ -90,8 +92,11 @@ static int hd_dev_write_state(const hd_dev_t *dev, const char *dir, char *errstr
         snprintf(path, sizeof(path), "%s/herald.conf", dir);
         if (hd_write_atomic(path, text, errstr, errstr_size))
                 return -1;
-        snprintf(text, sizeof(text), "HERALD_BOOTSTRAP=%s\nHERALD_REGISTRY_URL=%s\n",
-                 dev->bootstrap, dev->registry_url);
+        snprintf(text, sizeof(text),
+                 "HERALD_BOOTSTRAP=%s\nHERALD_REGISTRY_URL=%s\n"
+                 "HERALD_DEV_CA=%s/tls/ca.pem\nHERALD_DEV_CERT=%s/tls/server.pem\n"
+                 "HERALD_DEV_KEY=%s/tls/server-key.pem\n",
+                 dev->bootstrap, dev->registry_url, dir, dir, dir);
         snprintf(path, sizeof(path), "%s/env", dir);
         return hd_write_atomic(path, text, errstr, errstr_size);
 }
@@ -114,9 +119,17 @@ static int hd_dev_wait(hd_dev_t *dev, const sigset_t *set)
 
 static int hd_dev_run(hd_dev_t *dev, const char *dir, int no_registry, const sigset_t *set)
 {
-        char err[HD_ERRSTR_SIZE];
+        char err[HD_ERRSTR_SIZE] = "";
         int rc;
 
+        char tls[1100];
+
+        /* A local CA and a certificate for the dev hostnames, made once. */
+        snprintf(tls, sizeof(tls), "%s/tls", dir);
+        if (hd_mkdir_p(tls) || hd_devcert_ensure(tls, err, sizeof(err))) {
+                fprintf(stderr, "herald dev: %s\n", err[0] ? err : tls);
+                return 1;
+        }
         if (hd_dev_cluster_start(dev, err, sizeof(err)) ||
             hd_dev_cluster_check(dev, err, sizeof(err)) ||
             (!no_registry && (hd_dev_registry_start(dev, err, sizeof(err)) ||
