@@ -16,6 +16,7 @@
 
 struct hd_registry {
         char **urls;
+        char **shown;     /* the URLs as messages show them: no user:password@ */
         size_t nurls;
         size_t preferred; /* last URL that answered */
         int timeout_ms;
@@ -46,6 +47,27 @@ static void hd_curl_init(void)
         curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+/* url without credentials (registered as log secrets), for messages. */
+static char *hd_reg_shown_url(const char *url)
+{
+        CURLU *u = curl_url();
+        char *pw = NULL, *out = NULL, *shown;
+
+        if (u && !curl_url_set(u, CURLUPART_URL, url, 0)) {
+                if (!curl_url_get(u, CURLUPART_PASSWORD, &pw, 0))
+                        hd_log_add_secret(pw);
+                curl_url_set(u, CURLUPART_USER, NULL, 0);
+                curl_url_set(u, CURLUPART_PASSWORD, NULL, 0);
+                curl_url_get(u, CURLUPART_URL, &out, 0);
+        }
+        /* Unparseable: show it only when it cannot hold credentials. */
+        shown = hd_strdup(out ? out : strchr(url, '@') ? "(unparseable URL)" : url);
+        curl_free(pw);
+        curl_free(out);
+        curl_url_cleanup(u);
+        return shown;
+}
+
 hd_registry_t *hd_registry_new(const hd_registry_opts_t *o, char *errstr, size_t errstr_size)
 {
         hd_registry_t *r;
@@ -60,11 +82,16 @@ hd_registry_t *hd_registry_new(const hd_registry_opts_t *o, char *errstr, size_t
         pthread_once(&once, hd_curl_init);
         r = hd_calloc(1, sizeof(*r));
         r->urls = hd_calloc(o->nurls, sizeof(char *));
+        r->shown = hd_calloc(o->nurls, sizeof(char *));
         for (size_t i = 0; i < o->nurls; i++) {
                 size_t n = strlen(o->urls[i]);
                 r->urls[i] = hd_strdup(o->urls[i]);
                 if (n && r->urls[i][n - 1] == '/')
                         r->urls[i][n - 1] = '\0';
+                r->shown[i] = hd_reg_shown_url(r->urls[i]);
+                n = strlen(r->shown[i]);
+                if (n && r->shown[i][n - 1] == '/')
+                        r->shown[i][n - 1] = '\0';
         }
         r->nurls = o->nurls;
         r->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 5000;
@@ -96,9 +123,12 @@ void hd_registry_destroy(hd_registry_t *r)
 {
         if (!r)
                 return;
-        for (size_t i = 0; i < r->nurls; i++)
+        for (size_t i = 0; i < r->nurls; i++) {
                 free(r->urls[i]);
+                free(r->shown[i]);
+        }
         free(r->urls);
+        free(r->shown);
         free(r->userpwd);
         free(r->ca_file);
         json_decref(r->cache);
@@ -192,14 +222,60 @@ static int hd_reg_answer_error(const char *base, long status, const hd_buf_t *b,
         return hd_reg_classify(code, status);
 }
 
+/* Appends this URL's failure to the list of failures ("; " separated). */
+static void hd_reg_note_failure(char *all, size_t size, const char *one)
+{
+        size_t n = strlen(all);
+
+        if (n && n + 2 < size)
+                hd_strlcpy(all + n, "; ", size - n), n += 2;
+        if (n < size)
+                hd_strlcpy(all + n, one, size - n);
+}
+
+#define HD_REG_FAILOVER 1 /* hd_reg_try: this URL failed, try the next */
+
+/* One URL: HD_REG_FAILOVER (connect, timeout, 5xx), else the call's result. */
+static int hd_reg_try(hd_registry_t *r, size_t i, const char *method, const char *path,
+                      const char *text, json_t **resp, char *errstr, size_t errstr_size)
+{
+        hd_buf_t b = {0};
+        long status = 0;
+        CURLcode rc = hd_reg_perform(r, r->urls[i], method, path, text, &status, &b);
+        int result;
+
+        if (rc != CURLE_OK) {
+                hd_seterr(errstr, errstr_size, "registry %s: %s", r->shown[i],
+                          curl_easy_strerror(rc));
+                result = HD_REG_FAILOVER;
+        } else if (status >= 500) {
+                hd_reg_answer_error(r->shown[i], status, &b, errstr, errstr_size);
+                result = HD_REG_FAILOVER;
+        } else if (status >= 200 && status < 300) {
+                *resp = json_loads(b.p ? b.p : "null", JSON_DECODE_ANY, NULL);
+                result = 0;
+                if (!*resp) {
+                        hd_seterr(errstr, errstr_size, "registry %s: answer is not JSON",
+                                  r->shown[i]);
+                        result = HD_REG_E_OTHER;
+                }
+        } else {
+                result = hd_reg_answer_error(r->shown[i], status, &b, errstr, errstr_size);
+        }
+        free(b.p);
+        return result;
+}
+
 /*
  * Sends method path [body] to each URL in turn from the preferred one; returns 0
- * with the parsed JSON answer, or an hd_registry_err_t.
+ * with the parsed JSON answer, or an hd_registry_err_t. When every URL fails the
+ * message lists each one's failure.
  */
 static int hd_reg_call(hd_registry_t *r, const char *method, const char *path,
                        const json_t *body, json_t **resp, char *errstr, size_t errstr_size)
 {
         char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+        char one[HD_ERRSTR_SIZE], all[HD_ERRSTR_SIZE * 2] = "";
         size_t start;
         int result = HD_REG_E_UNREACHABLE;
 
@@ -209,35 +285,21 @@ static int hd_reg_call(hd_registry_t *r, const char *method, const char *path,
         hd_reg_last_code = 0;
         for (size_t k = 0; k < r->nurls; k++) {
                 size_t i = (start + k) % r->nurls;
-                hd_buf_t b = {0};
-                long status = 0;
-                CURLcode rc = hd_reg_perform(r, r->urls[i], method, path, text, &status, &b);
-                if (rc != CURLE_OK || status >= 500) {
-                        hd_seterr(errstr, errstr_size, "registry %s: %s", r->urls[i],
-                                  rc != CURLE_OK ? curl_easy_strerror(rc) : "server error");
-                        if (rc == CURLE_OK)
-                                hd_reg_answer_error(r->urls[i], status, &b, errstr, errstr_size);
-                        free(b.p);
+                result = hd_reg_try(r, i, method, path, text, resp, one, sizeof(one));
+                if (result == HD_REG_FAILOVER) {
+                        hd_reg_note_failure(all, sizeof(all), one);
+                        result = HD_REG_E_UNREACHABLE;
                         continue; /* fail over */
                 }
                 pthread_mutex_lock(&r->lock);
                 r->preferred = i;
                 pthread_mutex_unlock(&r->lock);
-                if (status >= 200 && status < 300) {
-                        *resp = json_loads(b.p ? b.p : "null", JSON_DECODE_ANY, NULL);
-                        result = 0;
-                        if (!*resp) {
-                                hd_seterr(errstr, errstr_size,
-                                          "registry %s: answer is not JSON", r->urls[i]);
-                                result = HD_REG_E_OTHER;
-                        }
-                } else {
-                        result = hd_reg_answer_error(r->urls[i], status, &b, errstr,
-                                                     errstr_size);
-                }
-                free(b.p);
+                if (result)
+                        hd_seterr(errstr, errstr_size, "%s", one);
                 break;
         }
+        if (result == HD_REG_E_UNREACHABLE)
+                hd_seterr(errstr, errstr_size, "%s", all);
         free(text);
         return result;
 }
@@ -306,6 +368,7 @@ int hd_registry_get_schema(hd_registry_t *r, int32_t id, char **schema_json, cha
         json_t *resp = NULL, *cached;
         int rc;
 
+        hd_reg_last_code = 0;
         snprintf(key, sizeof(key), "%d", (int)id);
         pthread_mutex_lock(&r->lock);
         cached = json_object_get(r->cache, key);

@@ -3,8 +3,14 @@
  * Confluent Schema Registry, Karapace, Apicurio, Redpanda) over libcurl + jansson.
  * Several URLs fail over in order (connect errors, timeouts and 5xx move on; the
  * last good URL is tried first next time). Schemas by id are cached forever: ids
- * are immutable. Thread-safe. Messages carry the registry's own error code:
- * "registry http://127.0.0.1:8081: 40403 Schema 7 not found".
+ * are immutable. Thread-safe (a curl handle per call; a lock around the cache).
+ * Messages carry the registry's own error code:
+ * "registry http://127.0.0.1:8081: 40403 Schema 7 not found"; when every URL failed
+ * they list each URL's failure. URLs are shown without user:password@, and the
+ * password (option or URL) is registered with hd_log_add_secret().
+ *
+ * Every call returns 0 or a negative hd_registry_err_t; out-strings and arrays are
+ * malloc'd for the caller to free(); hd_strlist_clear() frees a subject list.
  */
 #ifndef HD_REGISTRY_H
 #define HD_REGISTRY_H
@@ -39,7 +45,10 @@ hd_registry_t *hd_registry_from_config(const hd_config_t *cfg, char *errstr,
                                        size_t errstr_size);
 void hd_registry_destroy(hd_registry_t *r);
 
-/* The Confluent error_code of the last failed call in this thread (0 if none). */
+/*
+ * The Confluent error_code (or HTTP status when the answer had none) of the last
+ * failed call in this thread, 0 if it succeeded.
+ */
 int hd_registry_last_code(void);
 
 int hd_registry_register(hd_registry_t *r, const char *subject, const char *schema_json,

@@ -1,5 +1,7 @@
 /* hd_reg_state: herald-registry's in-memory state and operations (hd_reg_store.h). */
 #include "hd_reg_internal.h"
+#include "hd_kafka.h"
+#include "hd_log.h"
 #include "hd_util.h"
 
 #include <avro.h>
@@ -7,16 +9,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int hd_reg_error(json_t **out, int code, const char *fmt, ...)
 {
-        char msg[512];
+        char msg[4096]; /* holds any message with a 1024-byte subject untruncated */
         va_list ap;
 
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
         *out = json_pack("{s:i, s:s}", "error_code", code, "message", msg);
+        if (!*out) /* msg is not UTF-8 (echoed input): never answer nothing */
+                *out = json_pack("{s:i, s:s}", "error_code", code, "message",
+                                 "(message not representable)");
         return code;
 }
 
@@ -30,59 +36,80 @@ static char *hd_reg_canonical(const char *schema)
         return c;
 }
 
+/* Remembers id -> schema text (the first text wins: ids are immutable). */
+static void hd_reg_apply_id(hd_reg_store_t *st, json_int_t id, const char *schema)
+{
+        char idkey[16], *canon;
+
+        snprintf(idkey, sizeof(idkey), "%d", (int)id);
+        if (!json_object_get(st->ids, idkey)) {
+                /* Non-JSON text (a Protobuf schema Confluent wrote) is its own identity. */
+                canon = hd_reg_canonical(schema);
+                json_object_set_new(st->ids, idkey, json_pack("{s:s, s:s}", "schema", schema,
+                                                              "canon", canon ? canon : schema));
+                json_object_set_new(st->canon, canon ? canon : schema, json_integer(id));
+                free(canon);
+        }
+        if (id > st->max_id)
+                st->max_id = (int)id;
+}
+
+static void hd_reg_apply_schema(hd_reg_store_t *st, const char *subject, const json_t *key,
+                                const json_t *value)
+{
+        json_t *versions = json_object_get(st->subjects, subject);
+        json_int_t version = json_integer_value(json_object_get(key, "version"));
+        json_int_t id = json_integer_value(json_object_get(value, "id"));
+        const char *schema = json_string_value(json_object_get(value, "schema"));
+        char vkey[16];
+
+        if (version < 1 || version > INT32_MAX)
+                return; /* not a key Confluent would write */
+        snprintf(vkey, sizeof(vkey), "%d", (int)version);
+        if (!value) { /* permanent delete; the id stays known until compaction */
+                json_object_del(versions, vkey);
+                if (versions && !json_object_size(versions))
+                        json_object_del(st->subjects, subject);
+                return;
+        }
+        if (!schema || id <= 0 || id > INT32_MAX)
+                return;
+        if (!versions) {
+                versions = json_object();
+                json_object_set_new(st->subjects, subject, versions);
+        }
+        json_object_set_new(versions, vkey,
+                            json_pack("{s:I, s:b}", "id", id, "deleted",
+                                      json_is_true(json_object_get(value, "deleted"))));
+        hd_reg_apply_id(st, id, schema);
+}
+
 void hd_reg_apply(hd_reg_store_t *st, const json_t *key, const json_t *value)
 {
         const char *kt = json_string_value(json_object_get(key, "keytype"));
         const char *subject = json_string_value(json_object_get(key, "subject"));
-        char vkey[16];
 
         if (!kt)
                 return;
         if (!strcmp(kt, "SCHEMA") && subject) {
-                json_t *versions = json_object_get(st->subjects, subject);
-                int version = (int)json_integer_value(json_object_get(key, "version"));
-                snprintf(vkey, sizeof(vkey), "%d", version);
-                if (!value) { /* permanent delete */
-                        json_object_del(versions, vkey);
-                        if (versions && !json_object_size(versions))
-                                json_object_del(st->subjects, subject);
-                        return;
-                }
-                int id = (int)json_integer_value(json_object_get(value, "id"));
-                const char *schema = json_string_value(json_object_get(value, "schema"));
-                char idkey[16], *canon;
-                if (!schema || id <= 0)
-                        return;
-                if (!versions) {
-                        versions = json_object();
-                        json_object_set_new(st->subjects, subject, versions);
-                }
-                json_object_set_new(versions, vkey,
-                                    json_pack("{s:i, s:b}", "id", id, "deleted",
-                                              json_is_true(json_object_get(value, "deleted"))));
-                snprintf(idkey, sizeof(idkey), "%d", id);
-                if (!json_object_get(st->ids, idkey) && (canon = hd_reg_canonical(schema))) {
-                        json_object_set_new(st->ids, idkey,
-                                            json_pack("{s:s, s:s}", "schema", schema, "canon", canon));
-                        json_object_set_new(st->canon, canon, json_integer(id));
-                        free(canon);
-                }
-                if (id > st->max_id)
-                        st->max_id = id;
+                hd_reg_apply_schema(st, subject, key, value);
         } else if (!strcmp(kt, "CONFIG")) {
+                /* Global level: subject null (older Confluent) or absent (newer). */
                 const char *level = json_string_value(json_object_get(value, "compatibilityLevel"));
                 if (!level)
                         json_object_del(st->config, subject ? subject : "");
                 else
                         json_object_set_new(st->config, subject ? subject : "", json_string(level));
         } else if (!strcmp(kt, "DELETE_SUBJECT") && subject) {
-                int upto = (int)json_integer_value(json_object_get(value, "version"));
+                /* Confluent's soft delete of a subject: every version up to N. */
+                json_int_t upto = json_integer_value(json_object_get(value, "version"));
                 const char *v;
                 json_t *ver;
                 json_object_foreach(json_object_get(st->subjects, subject), v, ver)
                         if (atoi(v) <= upto)
                                 json_object_set_new(ver, "deleted", json_true());
         }
+        /* NOOP, MODE, CONTEXT, CLEAR_SUBJECT, ...: nothing herald keeps. */
 }
 
 /* --- helpers ------------------------------------------------------------------------ */
@@ -111,24 +138,26 @@ static int hd_reg_max_version(json_t *versions, int live_only)
 
 static int hd_reg_int_cmp(const void *a, const void *b)
 {
-        return *(const int *)a - *(const int *)b;
+        int x = *(const int *)a, y = *(const int *)b;
+
+        return (x > y) - (x < y);
 }
 
 /* Sorted version numbers (live only unless include_deleted) as a JSON array. */
 static json_t *hd_reg_version_list(json_t *versions, int include_deleted)
 {
-        int nums[4096];
+        int *nums = hd_calloc(json_object_size(versions) + 1, sizeof(int));
         size_t n = 0;
         const char *v;
         json_t *e, *arr = json_array();
 
         json_object_foreach(versions, v, e)
-                if (n < HD_ARRAY_SIZE(nums) &&
-                    (include_deleted || !json_is_true(json_object_get(e, "deleted"))))
+                if (include_deleted || !json_is_true(json_object_get(e, "deleted")))
                         nums[n++] = atoi(v);
         qsort(nums, n, sizeof(int), hd_reg_int_cmp);
         for (size_t i = 0; i < n; i++)
                 json_array_append_new(arr, json_integer(nums[i]));
+        free(nums);
         return arr;
 }
 
@@ -294,7 +323,10 @@ int hd_reg_versions(hd_reg_store_t *st, const char *subject, int include_deleted
         return 0;
 }
 
-/* The live entry of subject/version (version -1 = latest live), or an error. */
+/*
+ * The entry of subject/version, or an error. version -1 = the latest live version
+ * (with allow_deleted and none live: the latest soft-deleted one).
+ */
 static int hd_reg_find(hd_reg_store_t *st, const char *subject, int *version,
                        int allow_deleted, json_t **entry, json_t **out)
 {
@@ -306,6 +338,8 @@ static int hd_reg_find(hd_reg_store_t *st, const char *subject, int *version,
                                     subject);
         if (*version < 0)
                 *version = hd_reg_max_version(versions, 1);
+        if (*version == 0 && allow_deleted)
+                *version = hd_reg_max_version(versions, 0);
         snprintf(vkey, sizeof(vkey), "%d", *version);
         *entry = json_object_get(versions, vkey);
         if (!*entry || (!allow_deleted && json_is_true(json_object_get(*entry, "deleted"))))
@@ -314,10 +348,11 @@ static int hd_reg_find(hd_reg_store_t *st, const char *subject, int *version,
         return 0;
 }
 
-int hd_reg_version(hd_reg_store_t *st, const char *subject, int version, json_t **out)
+int hd_reg_version(hd_reg_store_t *st, const char *subject, int version,
+                   int include_deleted, json_t **out)
 {
         json_t *e;
-        int r = hd_reg_find(st, subject, &version, 0, &e, out), id;
+        int r = hd_reg_find(st, subject, &version, include_deleted, &e, out), id;
 
         if (r)
                 return r;
@@ -419,7 +454,8 @@ int hd_reg_set_config(hd_reg_store_t *st, const char *subject, const char *level
         size_t i;
         int r;
 
-        for (i = 0; i < HD_ARRAY_SIZE(hd_reg_levels) && strcmp(level, hd_reg_levels[i]); i++)
+        /* Confluent accepts levels in any case and stores them upper-case. */
+        for (i = 0; i < HD_ARRAY_SIZE(hd_reg_levels) && strcasecmp(level, hd_reg_levels[i]); i++)
                 ;
         if (i == HD_ARRAY_SIZE(hd_reg_levels))
                 return hd_reg_error(out, HD_REG_INVALID_COMPAT,
@@ -431,9 +467,17 @@ int hd_reg_set_config(hd_reg_store_t *st, const char *subject, const char *level
                                     "Compatibility level %s is not supported by herald-registry "
                                     "yet: it has no compatibility checker, so only NONE is "
                                     "accepted (no pretend checks)",
-                                    level);
-        key = json_pack("{s:s, s:s?, s:i}", "keytype", "CONFIG", "subject", subject, "magic", 0);
-        value = json_pack("{s:s}", "compatibilityLevel", level);
+                                    hd_reg_levels[i]);
+        level = hd_reg_levels[i];
+        /* Confluent's key and value shapes: the global key has no subject. */
+        if (subject) {
+                key = json_pack("{s:s, s:s, s:i}", "keytype", "CONFIG", "subject", subject,
+                                "magic", 0);
+                value = json_pack("{s:s, s:s}", "subject", subject, "compatibilityLevel", level);
+        } else {
+                key = json_pack("{s:s, s:i}", "keytype", "CONFIG", "magic", 0);
+                value = json_pack("{s:s}", "compatibilityLevel", level);
+        }
         r = hd_reg_write(st, key, value, err, sizeof(err));
         json_decref(key);
         json_decref(value);
@@ -486,21 +530,51 @@ int hd_reg_compatibility(hd_reg_store_t *st, const char *subject, int version,
         return 0;
 }
 
-hd_reg_store_t *hd_reg_store_open(const char *bootstrap, const char *topic,
-                                  const char *default_level, char *errstr,
-                                  size_t errstr_size)
+void hd_reg_state_reset(hd_reg_store_t *st)
+{
+        json_object_clear(st->ids);
+        json_object_clear(st->canon);
+        json_object_clear(st->subjects);
+        json_object_clear(st->config);
+        st->max_id = 0;
+}
+
+int hd_reg_store_sync(hd_reg_store_t *st, json_t **out)
+{
+        char err[HD_ERRSTR_SIZE];
+
+        if (!st->stale)
+                return 0;
+        hd_warn("registry", "a write may or may not have reached Kafka: re-reading the topic");
+        hd_reg_state_reset(st);
+        if (hd_reg_replay(st, err, sizeof(err)))
+                return hd_reg_error(out, HD_REG_STORE_ERROR, "Store error: %s", err);
+        st->stale = 0;
+        return 0;
+}
+
+hd_reg_store_t *hd_reg_store_open(const hd_config_t *cfg, const char *bootstrap,
+                                  const char *topic, char *errstr, size_t errstr_size)
 {
         hd_reg_store_t *st = hd_calloc(1, sizeof(*st));
+        hd_config_t kcfg;
 
         pthread_mutex_init(&st->lock, NULL);
         st->topic = hd_strdup(topic);
-        st->default_level = hd_strdup(default_level);
+        st->default_level = hd_strdup(cfg->registry_server.default_compatibility
+                                              ? cfg->registry_server.default_compatibility
+                                              : "NONE");
         st->ids = json_object();
         st->canon = json_object();
         st->subjects = json_object();
         st->config = json_object();
-        if (hd_reg_replay(st, bootstrap, errstr, errstr_size) ||
-            hd_reg_producer_open(st, bootstrap, errstr, errstr_size)) {
+        /* The passthrough with our bootstrap (--bootstrap wins over file and env). */
+        kcfg = *cfg;
+        kcfg.bootstrap = (char *)bootstrap;
+        if (!(st->conf = hd_kafka_conf_new(&kcfg, errstr, errstr_size)) ||
+            hd_reg_producer_open(st, errstr, errstr_size) ||
+            hd_reg_topic_ensure(st, errstr, errstr_size) ||
+            hd_reg_replay(st, errstr, errstr_size)) {
                 hd_reg_store_close(st);
                 return NULL;
         }
@@ -515,6 +589,8 @@ void hd_reg_store_close(hd_reg_store_t *st)
                 rd_kafka_flush(st->producer, 5000);
                 rd_kafka_destroy(st->producer);
         }
+        if (st->conf)
+                rd_kafka_conf_destroy(st->conf);
         json_decref(st->ids);
         json_decref(st->canon);
         json_decref(st->subjects);
@@ -523,4 +599,14 @@ void hd_reg_store_close(hd_reg_store_t *st)
         free(st->default_level);
         pthread_mutex_destroy(&st->lock);
         free(st);
+}
+
+void hd_reg_store_lock(hd_reg_store_t *st)
+{
+        pthread_mutex_lock(&st->lock);
+}
+
+void hd_reg_store_unlock(hd_reg_store_t *st)
+{
+        pthread_mutex_unlock(&st->lock);
 }

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include "hd_config.h"
 
 typedef struct hd_reg_store hd_reg_store_t;
 
@@ -26,13 +27,27 @@ typedef struct hd_reg_store hd_reg_store_t;
 #define HD_REG_INVALID_SCHEMA         42201
 #define HD_REG_INVALID_VERSION        42202
 #define HD_REG_INVALID_COMPAT         42203
+#define HD_REG_INVALID_SUBJECT        42208
 #define HD_REG_STORE_ERROR            50001
 
-/* Connects to Kafka, reads the topic to its end, rebuilds the state. */
-hd_reg_store_t *hd_reg_store_open(const char *bootstrap, const char *topic,
-                                  const char *default_level, char *errstr,
-                                  size_t errstr_size);
+/*
+ * Connects to Kafka (cfg's `kafka` passthrough, bootstrap overriding it), creates
+ * the topic when missing, reads it to its end and rebuilds the state. The default
+ * compatibility level is cfg's registry_server.default_compatibility.
+ */
+hd_reg_store_t *hd_reg_store_open(const hd_config_t *cfg, const char *bootstrap,
+                                  const char *topic, char *errstr, size_t errstr_size);
 void hd_reg_store_close(hd_reg_store_t *st);
+
+/* Caller holds the lock (hd_reg_store_lock). */
+void hd_reg_store_lock(hd_reg_store_t *st);
+void hd_reg_store_unlock(hd_reg_store_t *st);
+
+/*
+ * After a write whose outcome Kafka left unknown, rebuilds the state from the
+ * topic before anything else is decided: 0, or 50001 with *out.
+ */
+int hd_reg_store_sync(hd_reg_store_t *st, json_t **out);
 
 /*
  * Each call returns 0 with *out (a new JSON answer), or a Confluent error code
@@ -47,8 +62,9 @@ int hd_reg_id_versions(hd_reg_store_t *st, int id, json_t **out);
 int hd_reg_subjects(hd_reg_store_t *st, int include_deleted, json_t **out);
 int hd_reg_versions(hd_reg_store_t *st, const char *subject, int include_deleted,
                     json_t **out);
-/* version -1 = latest */
-int hd_reg_version(hd_reg_store_t *st, const char *subject, int version, json_t **out);
+/* version -1 = latest; include_deleted: soft-deleted versions too (?deleted=true) */
+int hd_reg_version(hd_reg_store_t *st, const char *subject, int version,
+                   int include_deleted, json_t **out);
 int hd_reg_delete_subject(hd_reg_store_t *st, const char *subject, int permanent,
                           json_t **out);
 int hd_reg_delete_version(hd_reg_store_t *st, const char *subject, int version,

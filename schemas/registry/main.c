@@ -23,16 +23,28 @@ static const char hd_usage[] =
         "kafka bootstrap or HERALD_BOOTSTRAP. Port 0 picks a free port. One instance per\n"
         "cluster (single writer). Only compatibility level NONE is accepted for now.\n";
 
+/* "HOST:PORT" or "[V6]:PORT" -> host, port (0..65535). */
 static int hd_split_listen(const char *listen, char *host, size_t hsize, int *port)
 {
-        const char *colon = strrchr(listen, ':');
+        const char *colon = strrchr(listen, ':'), *h = listen;
+        size_t hlen;
+        char *end;
+        long p;
 
-        if (!colon || colon == listen || (size_t)(colon - listen) >= hsize)
+        if (!colon || colon == listen)
                 return -1;
-        memcpy(host, listen, (size_t)(colon - listen));
-        host[colon - listen] = '\0';
-        *port = atoi(colon + 1);
-        return *port < 0 || *port > 65535 ? -1 : 0;
+        hlen = (size_t)(colon - listen);
+        if (h[0] == '[' && hlen >= 2 && h[hlen - 1] == ']')
+                h++, hlen -= 2;
+        if (!hlen || hlen >= hsize)
+                return -1;
+        memcpy(host, h, hlen);
+        host[hlen] = '\0';
+        p = strtol(colon + 1, &end, 10);
+        if (!colon[1] || *end || p < 0 || p > 65535)
+                return -1;
+        *port = (int)p;
+        return 0;
 }
 
 static int hd_serve(hd_config_t *cfg, const char *listen, const char *bootstrap,
@@ -48,8 +60,7 @@ static int hd_serve(hd_config_t *cfg, const char *listen, const char *bootstrap,
                         listen);
                 return 2;
         }
-        if (!(st = hd_reg_store_open(bootstrap, topic, cfg->registry_server.default_compatibility,
-                                     err, sizeof(err)))) {
+        if (!(st = hd_reg_store_open(cfg, bootstrap, topic, err, sizeof(err)))) {
                 fprintf(stderr, "herald registry: %s\n", err);
                 return 1;
         }
@@ -58,7 +69,9 @@ static int hd_serve(hd_config_t *cfg, const char *listen, const char *bootstrap,
                 hd_reg_store_close(st);
                 return 1;
         }
-        printf("herald-registry: listening on http://%s:%d\n", host, bound);
+        printf(strchr(host, ':') ? "herald-registry: listening on http://[%s]:%d\n"
+                                 : "herald-registry: listening on http://%s:%d\n",
+               host, bound);
         fflush(stdout);
         hd_logkv(HD_LOG_INFO, "registry", "serving", "topic", topic, NULL);
         do

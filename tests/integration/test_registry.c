@@ -15,10 +15,12 @@
 
 static char hd_url[256];
 
-static pid_t start_registry(const hd_testenv_t *env)
+/* Spawns herald-registry on an ephemeral port; waits for its listening line. */
+static pid_t start_registry(const hd_testenv_t *env, const char *config)
 {
         char *argv[] = {"herald-registry", "--listen", "127.0.0.1:0", "--bootstrap",
-                        (char *)env->bootstrap, NULL};
+                        (char *)env->bootstrap, config ? "--config" : NULL,
+                        (char *)config, NULL};
         pid_t pid = hd_test_spawn(argv, "herald-registry: listening on ", hd_url,
                                   sizeof(hd_url), 30000);
 
@@ -158,14 +160,62 @@ static void test_errors_and_deletes(void)
         expect_http("GET", "/nothing/here", NULL, 404, "\"error_code\":404");
 }
 
+/* Hostile or odd input gets Confluent's errors, never a crash; '/' in a subject works. */
+static void test_hostile_input(hd_registry_t *r, int32_t id1)
+{
+        char err[512], *big = malloc(2 * 1024 * 1024 + 1);
+        int32_t id = 0;
+        int version = 0;
+
+        expect_http("GET", "/subjects/%FF/versions", NULL, 422, "\"error_code\":42208");
+        expect_http("GET", "/subjects/x%00y/versions", NULL, 422, "\"error_code\":42208");
+        expect_http("GET", "/subjects/a%0Ab/versions", NULL, 422, "\"error_code\":42208");
+        expect_http("GET", "/subjects/%zz/versions", NULL, 404, "\"error_code\":404");
+        expect_http("GET", "/subjects//versions", NULL, 404, "\"error_code\":404");
+        expect_http("GET", "/subjects/s1/versions/%2B1", NULL, 422, "\"error_code\":42202");
+        expect_http("GET", "/schemas/ids/abc", NULL, 404, "\"error_code\":40403");
+        expect_http("GET", "/schemas/types", NULL, 200, "[\"AVRO\"]");
+        expect_http("POST", "/subjects/s1/versions", "{not json", 422, "\"error_code\":42201");
+        expect_http("POST", "/subjects/s1/versions", "{\"schema\":42}", 422,
+                    "\"error_code\":42201");
+        memset(big, ' ', 2 * 1024 * 1024);
+        big[2 * 1024 * 1024] = '\0';
+        expect_http("POST", "/subjects/s1/versions", big, 413, "\"error_code\":413");
+        free(big);
+        expect_http("PUT", "/config/s1", "{\"compatibility\":\"none\"}", 200,
+                    "{\"compatibility\":\"NONE\"}");
+        /* The client escapes the subject; the server splits the path before decoding. */
+        HD_CHECK(hd_registry_register(r, "team/a.b-value", S1, &id, err, sizeof(err)) == 0);
+        HD_CHECK_INT_EQ(id, id1);
+        HD_CHECK(hd_registry_lookup(r, "team/a.b-value", S1, &id, &version, err,
+                                    sizeof(err)) == 0);
+        HD_CHECK_INT_EQ(version, 1);
+        expect_http("GET", "/subjects/team%2Fa.b-value/versions/1", NULL, 200,
+                    "\"subject\":\"team/a.b-value\"");
+}
+
 /* After a restart the state comes back from `_schemas` with the same ids. */
-static void test_restart(const hd_testenv_t *env, int32_t id1, int32_t id2)
+static pid_t test_restart(const hd_testenv_t *env, int32_t id1, int32_t id2)
 {
         char err[512], *schema = NULL;
         int32_t id = 0;
         int version = 0;
-        pid_t pid = start_registry(env);
-        hd_registry_t *r = client();
+        char conf[600];
+        FILE *fp;
+        pid_t pid;
+        hd_registry_t *r;
+
+        /* The kafka passthrough reaches the registry's producer (test_kafka_gone). */
+        snprintf(conf, sizeof(conf), "%s/registry.conf", hd_test_tmpdir());
+        if ((fp = fopen(conf, "w"))) {
+                /* A down broker's queue is only scanned between reconnect attempts. */
+                fputs("kafka = { message_timeout_ms = 3000; reconnect_backoff_max_ms = 500; };\n",
+                      fp);
+                fclose(fp);
+        }
+        if ((pid = start_registry(env, conf)) <= 0)
+                return pid;
+        r = client();
 
         HD_CHECK(hd_registry_lookup(r, "s1", S2, &id, &version, err, sizeof(err)) == 0);
         HD_CHECK_INT_EQ(id, id2);
@@ -175,10 +225,33 @@ static void test_restart(const hd_testenv_t *env, int32_t id1, int32_t id2)
         HD_CHECK(hd_registry_get_schema(r, id1, &schema, err, sizeof(err)) == 0);
         HD_CHECK_STR_EQ(schema, S1);
         free(schema);
+        HD_CHECK(hd_registry_lookup(r, "team/a.b-value", S1, &id, &version, err,
+                                    sizeof(err)) == 0);
+        HD_CHECK_INT_EQ(id, id1);
+        expect_http("GET", "/config/s1", NULL, 200, "\"compatibilityLevel\":\"NONE\"");
+        expect_http("GET", "/subjects/s1/versions/1?deleted=true", NULL, 404,
+                    "\"error_code\":40402"); /* permanently deleted before the restart */
         HD_CHECK(hd_registry_register(r, "s3", S3, &id, err, sizeof(err)) == 0);
         HD_CHECK_INT_EQ(id, id2 + 1);
         hd_registry_destroy(r);
-        HD_CHECK_INT_EQ(hd_test_stop(pid, 0), 0);
+        return pid;
+}
+
+/* Kafka gone: reads still answer from memory, a write is a 50001 store error. */
+static void test_kafka_gone(hd_testenv_t *env, pid_t pid)
+{
+        int64_t t0;
+
+        HD_CHECK_INT_EQ(hd_testenv_stop(env), 0);
+        expect_http("GET", "/subjects/s3/versions", NULL, 200, "[1]");
+        t0 = hd_mono_us();
+        expect_http("POST", "/subjects/s4/versions", "{\"schema\":\"\\\"bytes\\\"\"}", 500,
+                    "\"error_code\":50001");
+        /* kafka.message_timeout_ms = 3000 from --config, not the built-in 15 s */
+        HD_CHECK_MSG(hd_mono_us() - t0 < 10 * 1000000LL, "write failed after %lld ms",
+                     (long long)(hd_mono_us() - t0) / 1000);
+        expect_http("GET", "/subjects/s4/versions", NULL, 404, "\"error_code\":40401");
+        HD_CHECK_INT_EQ(hd_test_stop(pid, 0), 0); /* still a clean stop */
 }
 
 int main(void)
@@ -192,15 +265,20 @@ int main(void)
                 HD_CHECK(!"dev stack started");
                 return hd_test_finish("test_registry");
         }
-        if ((pid = start_registry(&env)) > 0) {
+        if ((pid = start_registry(&env, NULL)) > 0) {
                 hd_registry_t *r = client();
                 test_crud(r, &id1, &id2);
                 hd_registry_destroy(r);
                 test_errors_and_deletes();
+                r = client();
+                test_hostile_input(r, id1);
+                hd_registry_destroy(r);
                 HD_CHECK_INT_EQ(hd_test_stop(pid, 0), 0);
-                test_restart(&env, id1, id2);
+                if ((pid = test_restart(&env, id1, id2)) > 0)
+                        test_kafka_gone(&env, pid);
         }
-        HD_CHECK_INT_EQ(hd_testenv_stop(&env), 0);
+        if (env.pid > 0)
+                HD_CHECK_INT_EQ(hd_testenv_stop(&env), 0);
         curl_global_cleanup();
         hd_log_clear_secrets();
         return hd_test_finish("test_registry");

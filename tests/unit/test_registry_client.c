@@ -142,8 +142,28 @@ int main(void)
         r = hd_registry_new(&o, err, sizeof(err));
         HD_CHECK_INT_EQ(hd_registry_register(r, "a", "\"string\"", &id, err, sizeof(err)),
                         HD_REG_E_UNREACHABLE);
+        HD_CHECK_CONTAINS(err, u0); /* every URL's failure is named */
+        HD_CHECK_CONTAINS(err, "50001 Store error");
         HD_CHECK_INT_EQ(hd_registry_fetch_cb(r, 7, &schema, err, sizeof(err)), -4);
         hd_registry_destroy(r);
+
+        /* Credentials inside a URL never reach a message. */
+        snprintf(u0, sizeof(u0), "http://user:url-secret-pw@127.0.0.1:%d", dead_port());
+        o.nurls = 1;
+        o.username = o.password = NULL;
+        r = hd_registry_new(&o, err, sizeof(err));
+        HD_CHECK_INT_EQ(hd_registry_get_schema(r, 1, &schema, err, sizeof(err)),
+                        HD_REG_E_UNREACHABLE);
+        HD_CHECK_CONTAINS(err, "registry http://127.0.0.1:");
+        HD_CHECK(strstr(err, "url-secret-pw") == NULL);
+        HD_CHECK(strstr(err, "user") == NULL);
+        hd_registry_destroy(r);
+        {       /* and the URL's password is scrubbed from any log line */
+                char line[512];
+                hd_log_format(line, sizeof(line), 0, HD_LOG_INFO, "t", "x url-secret-pw y",
+                              NULL, 0);
+                HD_CHECK(strstr(line, "url-secret-pw") == NULL);
+        }
         MHD_stop_daemon(failing.d);
         MHD_stop_daemon(good.d);
         hd_log_clear_secrets();
