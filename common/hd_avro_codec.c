@@ -3,6 +3,7 @@
 #include "hd_path.h"
 #include "hd_util.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,15 +91,31 @@ static json_t *hd_dec_text(hd_dec_t *D, const char *what)
         return j;
 }
 
-static json_t *hd_dec_fixed(hd_dec_t *D, size_t size)
+/*
+ * bytes and fixed carry arbitrary octets; JSON gets them in Avro's own JSON form
+ * (each byte one code point U+0000..U+00FF), so binary values round-trip instead
+ * of failing a UTF-8 check. hd_enc_octets() is the inverse.
+ */
+static json_t *hd_dec_octets(hd_dec_t *D, int64_t n, const char *what)
 {
-        const unsigned char *p = hd_dec_take(D, (int64_t)size, "fixed");
+        const unsigned char *p = hd_dec_take(D, n, what);
+        char *tmp;
+        size_t k = 0;
         json_t *j;
 
         if (!p)
                 return NULL;
-        if (!(j = json_stringn((const char *)p, size)))
-                hd_dec_err(D, "fixed is not valid UTF-8");
+        tmp = hd_malloc((size_t)n * 2 + 1);
+        for (int64_t i = 0; i < n; i++) {
+                if (p[i] < 0x80) {
+                        tmp[k++] = (char)p[i];
+                } else {
+                        tmp[k++] = (char)(0xc0 | (p[i] >> 6));
+                        tmp[k++] = (char)(0x80 | (p[i] & 0x3f));
+                }
+        }
+        j = json_stringn_nocheck(tmp, k);
+        free(tmp);
         return j;
 }
 
@@ -109,7 +126,8 @@ static json_t *hd_dec_blocks(hd_dec_t *D, const hd_anode_t *n, int depth)
         int64_t total = 0;
 
         for (;;) {
-                int64_t count = 0, size = 0;
+                int64_t count = 0, size = -1;
+                size_t start;
                 if (hd_dec_varint(D, 10, &count))
                         goto fail;
                 if (count == 0)
@@ -132,6 +150,7 @@ static json_t *hd_dec_blocks(hd_dec_t *D, const hd_anode_t *n, int depth)
                         hd_dec_err(D, "more than %d items", HD_AVRO_MAX_ITEMS);
                         goto fail;
                 }
+                start = D->pos;
                 for (int64_t i = 0; i < count; i++) {
                         json_t *key = NULL, *v;
                         if (n->t == HD_AT_MAP && !(key = hd_dec_text(D, "map key")))
@@ -145,6 +164,13 @@ static json_t *hd_dec_blocks(hd_dec_t *D, const hd_anode_t *n, int depth)
                         else
                                 json_array_append_new(out, v);
                         json_decref(key);
+                }
+                /* A block that declares its byte size must have exactly that size:
+                 * anything else means the writer and the bytes disagree. */
+                if (size >= 0 && D->pos - start != (size_t)size) {
+                        hd_dec_err(D, "block declared %lld bytes but its items took %zu",
+                                   (long long)size, D->pos - start);
+                        goto fail;
                 }
         }
 fail:
@@ -167,6 +193,20 @@ static json_t *hd_dec_record(hd_dec_t *D, const hd_anode_t *n, int depth)
         return out;
 }
 
+/*
+ * JSON has no NaN or infinity (json_real() refuses them), so such a value is an
+ * error that names its position, not a silent null or a NULL without a message.
+ */
+static json_t *hd_dec_real(hd_dec_t *D, double d, size_t width)
+{
+        if (isfinite(d))
+                return json_real(d);
+        D->pos -= width; /* point at the value, not past it */
+        hd_dec_err(D, "%s is NaN or infinite, which JSON cannot carry",
+                   width == 4 ? "float" : "double");
+        return NULL;
+}
+
 static json_t *hd_dec_number(hd_dec_t *D, const hd_anode_t *n)
 {
         const unsigned char *p;
@@ -182,14 +222,14 @@ static json_t *hd_dec_number(hd_dec_t *D, const hd_anode_t *n)
                 if (!(p = hd_dec_take(D, 4, "float")))
                         return NULL;
                 memcpy(&f, p, 4); /* Avro is little-endian, as is every target herald runs on */
-                return json_real(f);
+                return hd_dec_real(D, f, 4);
         }
         default: {
                 double d;
                 if (!(p = hd_dec_take(D, 8, "double")))
                         return NULL;
                 memcpy(&d, p, 8);
-                return json_real(d);
+                return hd_dec_real(D, d, 8);
         }
         }
 }
@@ -223,9 +263,9 @@ static json_t *hd_dec(hd_dec_t *D, const hd_anode_t *n, int depth)
         case HD_AT_STRING:
                 return hd_dec_text(D, "string");
         case HD_AT_BYTES:
-                return hd_dec_text(D, "bytes");
+                return hd_dec_varint(D, 10, &v) ? NULL : hd_dec_octets(D, v, "bytes");
         case HD_AT_FIXED:
-                return hd_dec_fixed(D, n->n);
+                return hd_dec_octets(D, (int64_t)n->n, "fixed");
         case HD_AT_ENUM:
                 if (hd_dec_varint(D, 5, &v))
                         return NULL;
@@ -386,6 +426,44 @@ static int hd_enc_items(hd_enc_t *E, const hd_anode_t *n, const json_t *j,
         return 0;
 }
 
+/* Number of octets a bytes/fixed string stands for, or -1 if a code point > U+00FF. */
+static int64_t hd_octets_count(const unsigned char *s, size_t len)
+{
+        int64_t n = 0;
+
+        for (size_t i = 0; i < len; i++, n++) {
+                if (s[i] >= 0x80) {
+                        if ((s[i] != 0xc2 && s[i] != 0xc3) || i + 1 >= len)
+                                return -1;
+                        i++; /* jansson strings are valid UTF-8: one continuation byte */
+                }
+        }
+        return n;
+}
+
+/* bytes/fixed from Avro's JSON form (see hd_dec_octets). */
+static int hd_enc_octets(hd_enc_t *E, const hd_anode_t *n, const json_t *j,
+                         const hd_path_t *path)
+{
+        const unsigned char *s = (const unsigned char *)json_string_value(j);
+        size_t len = json_string_length(j);
+        int64_t count = s ? hd_octets_count(s, len) : -1;
+
+        if (count < 0)
+                return hd_enc_mismatch(E, path, "a string of code points U+0000..U+00FF");
+        if (n->t == HD_AT_FIXED && (uint64_t)count != n->n)
+                return hd_enc_mismatch(E, path, "a string of the fixed size");
+        if (n->t == HD_AT_BYTES)
+                hd_enc_long(E, count);
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = s[i];
+                if (c >= 0x80)
+                        c = (unsigned char)(((c & 0x03) << 6) | (s[++i] & 0x3f));
+                hd_enc_put(E, &c, 1);
+        }
+        return 0;
+}
+
 static int hd_enc(hd_enc_t *E, const hd_anode_t *n, const json_t *j, const hd_path_t *path)
 {
         int b;
@@ -426,17 +504,14 @@ static int hd_enc(hd_enc_t *E, const hd_anode_t *n, const json_t *j, const hd_pa
                 return 0;
         }
         case HD_AT_STRING:
-        case HD_AT_BYTES:
                 if (!json_is_string(j))
                         return hd_enc_mismatch(E, path, "a string");
                 hd_enc_long(E, (int64_t)json_string_length(j));
                 hd_enc_put(E, json_string_value(j), json_string_length(j));
                 return 0;
+        case HD_AT_BYTES:
         case HD_AT_FIXED:
-                if (!json_is_string(j) || json_string_length(j) != n->n)
-                        return hd_enc_mismatch(E, path, "a string of the fixed size");
-                hd_enc_put(E, json_string_value(j), n->n);
-                return 0;
+                return hd_enc_octets(E, n, j, path);
         case HD_AT_ENUM:
                 for (size_t i = 0; json_is_string(j) && i < n->n; i++)
                         if (!strcmp(n->names[i], json_string_value(j))) {

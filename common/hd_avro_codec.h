@@ -11,8 +11,11 @@
  * Decoding treats the bytes as hostile: every length, count, union and enum index
  * and varint is checked against what is present, depth is capped, and errors name
  * the byte offset ("at byte 37: string length -5 is negative"). Strings must be
- * valid UTF-8. Unions decode to the branch's value; records to objects with the
- * writer's field names (read by name, so added fields simply appear).
+ * valid UTF-8; bytes and fixed use Avro's JSON form (one code point U+0000..U+00FF
+ * per byte); a NaN or infinite float/double is refused (JSON has none). Unions
+ * decode to the branch's value; records to objects with the writer's field names
+ * (read by name, so added fields simply appear). A block that states its byte
+ * size must have exactly that size.
  */
 #ifndef HD_AVRO_CODEC_H
 #define HD_AVRO_CODEC_H

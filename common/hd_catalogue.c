@@ -186,7 +186,8 @@ static void hd_cat_add_event(const char *path, json_t *rec)
         {
                 char err[256];
                 const hd_anode_t *root;
-                /* Compiled from the original record: shared types appear once there. */
+                /* Compiled from the self-contained record (every shared type expanded in
+                 * place), so validation needs no name lookups. */
                 if (!(hd_cat.nodes[hd_cat.ntypes - 1] = hd_anodes_compile(t->schema, &root, err,
                                                                           sizeof(err))))
                         hd_cat_fail(path, err);
@@ -294,7 +295,7 @@ const json_t *hd_catalogue_named(const char *fullname)
 
 int hd_catalogue_offers(const hd_event_type_t *t, const char *token)
 {
-        return t && bsearch(&token, t->tokens, t->ntokens, sizeof(char *), hd_strptr_cmp);
+        return t && token && bsearch(&token, t->tokens, t->ntokens, sizeof(char *), hd_strptr_cmp);
 }
 
 void hd_catalogue_cleanup(void)

@@ -10,22 +10,43 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HD_SERDE_NEG_TTL_US (10 * 1000000LL) /* unknown ids are re-asked after 10 s */
+/*
+ * Schema cache. Loaded schemas: at most HD_SERDE_MAX_SCHEMAS, most recently used
+ * first, the least recently used dropped beyond that (a record naming every id in
+ * a big shared registry must not grow memory without bound). Ids the registry
+ * does not know, and schemas that are unusable, are remembered for
+ * HD_SERDE_NEG_TTL_US in a fixed ring, so a flood of poison records costs one
+ * registry request per id per TTL and no memory; the TTL is short because a
+ * registry replica can lag behind a producer that just registered a schema.
+ * Unreachable registries are never remembered: the next record asks again.
+ */
+#define HD_SERDE_MAX_SCHEMAS 128
+#define HD_SERDE_NEG_SLOTS 64
+#define HD_SERDE_NEG_TTL_US (10 * 1000000LL)
 
 typedef struct hd_schema_entry {
         int32_t id;
-        int64_t unknown_until;   /* > now: the registry said no such id */
         hd_anodes_t *nodes;      /* the writer schema, compiled once per id */
         const hd_anode_t *root;
         struct hd_schema_entry *next;
 } hd_schema_entry_t;
 
+typedef struct hd_schema_neg {
+        int32_t id;
+        int code;                /* HD_SERDE_E_UNKNOWN_ID or _SCHEMA; 0: free slot */
+        int64_t until;           /* monotonic us */
+        char msg[192];           /* the first answer, repeated while remembered */
+} hd_schema_neg_t;
+
 struct hd_serde {
         size_t max;
         hd_schema_fetch_cb *fetch;
         void *opaque;
-        hd_schema_entry_t *entries;
-        void *encbuf;            /* scratch for encoding, max bytes */
+        hd_schema_entry_t *entries; /* most recently used first */
+        size_t nentries;
+        hd_schema_neg_t neg[HD_SERDE_NEG_SLOTS];
+        size_t neg_next;            /* ring position of the next slot to reuse */
+        void *encbuf;               /* scratch for encoding, max bytes */
 };
 
 const char *hd_serde_err_name(int code)
@@ -48,11 +69,10 @@ hd_serde_t *hd_serde_new(size_t max_message_bytes, hd_schema_fetch_cb *fetch, vo
         return s;
 }
 
-static void hd_entry_release(hd_schema_entry_t *e)
+static void hd_entry_free(hd_schema_entry_t *e)
 {
         hd_anodes_free(e->nodes);
-        e->nodes = NULL;
-        e->root = NULL;
+        free(e);
 }
 
 void hd_serde_destroy(hd_serde_t *s)
@@ -62,73 +82,153 @@ void hd_serde_destroy(hd_serde_t *s)
         while (s->entries) {
                 hd_schema_entry_t *e = s->entries;
                 s->entries = e->next;
-                hd_entry_release(e);
-                free(e);
+                hd_entry_free(e);
         }
         free(s->encbuf);
         free(s);
 }
 
 /* avro-c judges the schema; the codec gets it compiled. */
-static int hd_entry_load(hd_schema_entry_t *e, const char *json, char *errstr,
-                         size_t errstr_size)
+static hd_schema_entry_t *hd_entry_load(int32_t id, const char *json, char *errstr,
+                                        size_t errstr_size)
 {
         avro_schema_t schema = NULL;
+        hd_schema_entry_t *e;
         json_t *j;
 
-        if (avro_schema_from_json_length(json, strlen(json), &schema))
-                return hd_seterr(errstr, errstr_size, "schema %d: avro-c: %s", (int)e->id,
-                                 avro_strerror());
+        if (avro_schema_from_json_length(json, strlen(json), &schema)) {
+                /* avro_strerror() is process-global: copy it out at once. */
+                hd_seterr(errstr, errstr_size, "schema %d: avro-c: %s", (int)id,
+                          avro_strerror());
+                return NULL;
+        }
         avro_schema_decref(schema);
-        if (!(j = json_loads(json, JSON_DECODE_ANY, NULL)))
-                return hd_seterr(errstr, errstr_size, "schema %d is not JSON", (int)e->id);
+        if (!(j = json_loads(json, JSON_DECODE_ANY, NULL))) {
+                hd_seterr(errstr, errstr_size, "schema %d is not JSON", (int)id);
+                return NULL;
+        }
+        e = hd_calloc(1, sizeof(*e));
+        e->id = id;
         e->nodes = hd_anodes_compile(j, &e->root, errstr, errstr_size);
         json_decref(j);
-        if (!e->nodes)
-                hd_preperr(errstr, errstr_size, "schema %d", (int)e->id);
-        return e->nodes ? 0 : -1;
+        if (!e->nodes) {
+                hd_preperr(errstr, errstr_size, "schema %d", (int)id);
+                free(e);
+                return NULL;
+        }
+        return e;
+}
+
+/* A loaded schema, moved to the front of the list; NULL when not cached. */
+static hd_schema_entry_t *hd_cache_get(hd_serde_t *s, int32_t id)
+{
+        hd_schema_entry_t **pp, *e;
+
+        for (pp = &s->entries; (e = *pp); pp = &e->next) {
+                if (e->id != id)
+                        continue;
+                if (pp != &s->entries) {
+                        *pp = e->next;
+                        e->next = s->entries;
+                        s->entries = e;
+                }
+                return e;
+        }
+        return NULL;
+}
+
+static void hd_cache_put(hd_serde_t *s, hd_schema_entry_t *e)
+{
+        hd_schema_entry_t **pp;
+
+        e->next = s->entries;
+        s->entries = e;
+        if (++s->nentries <= HD_SERDE_MAX_SCHEMAS)
+                return;
+        for (pp = &s->entries; (*pp)->next; pp = &(*pp)->next)
+                ;
+        hd_entry_free(*pp); /* the least recently used */
+        *pp = NULL;
+        s->nentries--;
+}
+
+/* A remembered refusal for id still within its TTL, or NULL. */
+static const hd_schema_neg_t *hd_neg_get(const hd_serde_t *s, int32_t id)
+{
+        int64_t now = hd_mono_us();
+
+        for (size_t i = 0; i < HD_SERDE_NEG_SLOTS; i++)
+                if (s->neg[i].code && s->neg[i].id == id && s->neg[i].until > now)
+                        return &s->neg[i];
+        return NULL;
+}
+
+static void hd_neg_put(hd_serde_t *s, int32_t id, int code, const char *msg)
+{
+        hd_schema_neg_t *n = NULL;
+
+        for (size_t i = 0; i < HD_SERDE_NEG_SLOTS && !n; i++)
+                if (s->neg[i].code && s->neg[i].id == id)
+                        n = &s->neg[i]; /* expired entry for the same id */
+        if (!n) {
+                n = &s->neg[s->neg_next];
+                s->neg_next = (s->neg_next + 1) % HD_SERDE_NEG_SLOTS;
+        }
+        n->id = id;
+        n->code = code;
+        n->until = hd_mono_us() + HD_SERDE_NEG_TTL_US;
+        hd_strlcpy(n->msg, msg, sizeof(n->msg));
+}
+
+/* Asks the registry for id and caches the answer (see the cache notes above). */
+static int hd_serde_fetch(hd_serde_t *s, int32_t id, hd_schema_entry_t **out, char *errstr,
+                          size_t errstr_size)
+{
+        char msg[HD_ERRSTR_SIZE] = "";
+        char *json = NULL;
+        int r;
+
+        if (!s->fetch) {
+                hd_seterr(errstr, errstr_size, "unknown schema id %d (no registry)", (int)id);
+                return HD_SERDE_E_UNKNOWN_ID;
+        }
+        r = s->fetch(s->opaque, id, &json, msg, sizeof(msg));
+        if (r == 0 && !json)
+                r = HD_SERDE_E_REGISTRY, hd_seterr(msg, sizeof(msg), "no schema text");
+        if (r == 0) {
+                *out = hd_entry_load(id, json, msg, sizeof(msg));
+                free(json);
+                if (*out) {
+                        hd_cache_put(s, *out);
+                        return 0;
+                }
+                r = HD_SERDE_E_SCHEMA;
+        } else if (r != HD_SERDE_E_UNKNOWN_ID) {
+                free(json); /* a callback that failed should not have set it */
+                hd_seterr(errstr, errstr_size, "schema %d: registry unreachable: %s", (int)id,
+                          *msg ? msg : "no reason given");
+                return HD_SERDE_E_REGISTRY;
+        } else if (!*msg) {
+                hd_seterr(msg, sizeof(msg), "unknown schema id %d", (int)id);
+        }
+        hd_neg_put(s, id, r, msg);
+        hd_seterr(errstr, errstr_size, "%s", msg);
+        return r;
 }
 
 /* The cached entry for id, fetching it on first use. */
 static int hd_serde_entry(hd_serde_t *s, int32_t id, hd_schema_entry_t **out, char *errstr,
                           size_t errstr_size)
 {
-        hd_schema_entry_t *e;
-        char *json = NULL;
-        int r;
+        const hd_schema_neg_t *neg;
 
-        for (e = s->entries; e && e->id != id; e = e->next)
-                ;
-        if (e && e->nodes) {
-                *out = e;
+        if ((*out = hd_cache_get(s, id)))
                 return 0;
+        if ((neg = hd_neg_get(s, id))) {
+                hd_seterr(errstr, errstr_size, "%s (remembered)", neg->msg);
+                return neg->code;
         }
-        if (e && e->unknown_until > hd_mono_us())
-                return hd_seterr(errstr, errstr_size, "unknown schema id %d", (int)id),
-                       HD_SERDE_E_UNKNOWN_ID;
-        if (!s->fetch)
-                return hd_seterr(errstr, errstr_size, "unknown schema id %d (no registry)",
-                                 (int)id),
-                       HD_SERDE_E_UNKNOWN_ID;
-        r = s->fetch(s->opaque, id, &json, errstr, errstr_size);
-        if (r && r != HD_SERDE_E_UNKNOWN_ID)
-                return HD_SERDE_E_REGISTRY;
-        if (!e) {
-                e = hd_calloc(1, sizeof(*e));
-                e->id = id;
-                e->next = s->entries;
-                s->entries = e;
-        }
-        if (r == HD_SERDE_E_UNKNOWN_ID) {
-                e->unknown_until = hd_mono_us() + HD_SERDE_NEG_TTL_US;
-                return HD_SERDE_E_UNKNOWN_ID;
-        }
-        r = hd_entry_load(e, json, errstr, errstr_size);
-        free(json);
-        if (r)
-                return HD_SERDE_E_SCHEMA;
-        *out = e;
-        return 0;
+        return hd_serde_fetch(s, id, out, errstr, errstr_size);
 }
 
 int hd_serde_decode(hd_serde_t *s, const void *buf, size_t len, json_t **event,
@@ -212,7 +312,8 @@ int hd_serde_encode(hd_serde_t *s, int32_t schema_id, const json_t *event, void 
         if ((r = hd_serde_entry(s, schema_id, &e, errstr, errstr_size)))
                 return r;
         ev = hd_event_defaults(event, t);
-        r = hd_avro_encode(e->root, ev, t->record, s->encbuf, s->max - 5, &n, errstr,
+        r = hd_avro_encode(e->root, ev, t->record, s->encbuf,
+                           s->max > 5 ? s->max - 5 : 0, &n, errstr,
                            errstr_size);
         json_decref(ev);
         if (r == -2)

@@ -9,7 +9,14 @@
  * name, so a writer schema with added fields still decodes. Encoding validates the
  * event against the catalogue first; nothing partial is produced.
  *
- * An hd_serde_t is used by one thread at a time.
+ * Schema cache (per hd_serde_t): up to 128 compiled schemas, least recently used
+ * dropped first. An unknown id or an unusable schema is remembered for 10 s (64
+ * slots, oldest reused), so a flood of poison records does not become a flood of
+ * registry requests; the message then ends in "(remembered)". A registry that
+ * cannot be reached is never remembered.
+ *
+ * An hd_serde_t is used by one thread at a time (one per thread); the only shared
+ * state is the catalogue, which is immutable once built.
  */
 #ifndef HD_SERDE_H
 #define HD_SERDE_H

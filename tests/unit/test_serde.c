@@ -1,29 +1,54 @@
 /* Serde: round trip of every event type, every decode failure with its own code and
  * message, validation messages, and decoding with a writer schema that has more. */
+#include "hd_avro_codec.h"
 #include "hd_catalogue.h"
 #include "hd_serde.h"
 #include "hd_test.h"
 #include "hd_util.h"
 
+#include <avro.h>
+#include <math.h>
 #include <stdlib.h>
 
 static char *hd_evolved_schema; /* id 2: the catalogue plus a field with a default */
+static char *hd_nested_schema;  /* id 4: a field added inside one data record */
 static int hd_fetches;
+static int hd_registry_down;    /* id 98 fails while set */
+
+/* id 3: every Avro kind the catalogue does not use, for the codec's other paths. */
+static const char *hd_kinds_schema =
+        "{\"type\":\"record\",\"name\":\"K\",\"fields\":["
+        "{\"name\":\"d\",\"type\":\"double\"},"
+        "{\"name\":\"b\",\"type\":\"bytes\"},"
+        "{\"name\":\"f\",\"type\":{\"type\":\"fixed\",\"name\":\"F2\",\"size\":2}},"
+        "{\"name\":\"a\",\"type\":{\"type\":\"array\",\"items\":\"int\"}},"
+        "{\"name\":\"m\",\"type\":{\"type\":\"map\",\"values\":\"boolean\"}}]}";
 
 static int fake_fetch(void *opaque, int32_t id, char **json, char *errstr, size_t errstr_size)
 {
+        const char *text = NULL;
+
         (void)opaque;
         hd_fetches++;
-        if (id == 1) {
-                *json = hd_strdup(hd_catalogue_schema_json());
+        switch (id) {
+        case 1: text = hd_catalogue_schema_json(); break;
+        case 2: text = hd_evolved_schema; break;
+        case 3: text = hd_kinds_schema; break;
+        case 4: text = hd_nested_schema; break;
+        case 5: text = "{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"x\","
+                       "\"type\":\"nosuchtype\"}]}"; break;
+        case 98:
+                if (!hd_registry_down) {
+                        text = hd_catalogue_schema_json();
+                        break;
+                }
+                /* fall through */
+        case 99: return hd_seterr(errstr, errstr_size, "registry down"), HD_SERDE_E_REGISTRY;
+        }
+        if (text) {
+                *json = hd_strdup(text);
                 return 0;
         }
-        if (id == 2) {
-                *json = hd_strdup(hd_evolved_schema);
-                return 0;
-        }
-        if (id == 99)
-                return hd_seterr(errstr, errstr_size, "registry down"), HD_SERDE_E_REGISTRY;
         hd_seterr(errstr, errstr_size, "40403 Schema %d not found", (int)id);
         return HD_SERDE_E_UNKNOWN_ID;
 }
@@ -70,7 +95,8 @@ static void expect_decode(hd_serde_t *s, const void *buf, size_t len, int code,
                      hd_serde_err_name(r), err);
         HD_CHECK(ev == NULL);
         json_decref(ev);
-        HD_CHECK_STR_EQ(err, msg);
+        if (msg)
+                HD_CHECK_STR_EQ(err, msg);
 }
 
 static void test_decode_failures(hd_serde_t *s)
@@ -87,10 +113,11 @@ static void test_decode_failures(hd_serde_t *s)
                 return;
         memcpy(frame, buf, len);
         free(buf);
-        expect_decode(s, frame, 0, HD_SERDE_E_SHORT,
-                      "short frame: 0 bytes, a Confluent frame has at least 5");
-        expect_decode(s, frame, 4, HD_SERDE_E_SHORT,
-                      "short frame: 4 bytes, a Confluent frame has at least 5");
+        for (size_t n = 0; n < 5; n++) {
+                snprintf(err, sizeof(err), "short frame: %zu bytes, a Confluent frame has "
+                         "at least 5", n);
+                expect_decode(s, frame, n, HD_SERDE_E_SHORT, err);
+        }
         frame[0] = 1;
         expect_decode(s, frame, len, HD_SERDE_E_MAGIC, "bad magic byte 1 (expected 0)");
         frame[0] = 0;
@@ -98,10 +125,16 @@ static void test_decode_failures(hd_serde_t *s)
         expect_decode(s, frame, len, HD_SERDE_E_UNKNOWN_ID, "40403 Schema 7 not found");
         /* Cached as unknown for a while: no second registry request. */
         hd_fetches = 0;
-        expect_decode(s, frame, len, HD_SERDE_E_UNKNOWN_ID, "unknown schema id 7");
+        expect_decode(s, frame, len, HD_SERDE_E_UNKNOWN_ID,
+                      "40403 Schema 7 not found (remembered)");
         HD_CHECK_INT_EQ(hd_fetches, 0);
         frame[4] = 99;
-        expect_decode(s, frame, len, HD_SERDE_E_REGISTRY, "registry down");
+        expect_decode(s, frame, len, HD_SERDE_E_REGISTRY,
+                      "schema 99: registry unreachable: registry down");
+        /* Unreachable is never remembered: the next record asks again. */
+        expect_decode(s, frame, len, HD_SERDE_E_REGISTRY,
+                      "schema 99: registry unreachable: registry down");
+        HD_CHECK_INT_EQ(hd_fetches, 2);
         frame[4] = 1;
         /* Trailing garbage after a complete record. */
         frame[len] = 0x42;
@@ -113,6 +146,14 @@ static void test_decode_failures(hd_serde_t *s)
         snprintf(err, sizeof(err), "malformed Avro (schema 1): at byte %zu: string length 10 "
                  "exceeds the 7 bytes left", len - 5 - 10);
         expect_decode(s, frame, len - 3, HD_SERDE_E_MALFORMED, err);
+        /* Invalid UTF-8 in the first string (id). */
+        {
+                unsigned char keep = frame[6];
+                frame[6] = 0xff;
+                expect_decode(s, frame, len, HD_SERDE_E_MALFORMED,
+                              "malformed Avro (schema 1): at byte 0: string is not valid UTF-8");
+                frame[6] = keep;
+        }
         /* A negative string length in the first field (id). */
         frame[5] = 0x09; /* zig-zag -5 */
         expect_decode(s, frame, len, HD_SERDE_E_MALFORMED,
@@ -222,6 +263,223 @@ static void test_evolved_writer(hd_serde_t *s)
         free(buf);
 }
 
+static void set_id(unsigned char *frame, int32_t id)
+{
+        frame[1] = (unsigned char)((uint32_t)id >> 24);
+        frame[2] = (unsigned char)((uint32_t)id >> 16);
+        frame[3] = (unsigned char)((uint32_t)id >> 8);
+        frame[4] = (unsigned char)id;
+}
+
+/* Remembered refusals live in a bounded ring; a failed fetch is never success. */
+static void test_schema_cache(hd_serde_t *s)
+{
+        unsigned char frame[] = {0, 0, 0, 0, 0, 2, 'a'};
+        char err[HD_ERRSTR_SIZE];
+
+        set_id(frame, 5);
+        hd_fetches = 0;
+        for (int i = 0; i < 2; i++) {
+                json_t *ev = NULL;
+                HD_CHECK_INT_EQ(hd_serde_decode(s, frame, sizeof(frame), &ev, err,
+                                                sizeof(err)), HD_SERDE_E_SCHEMA);
+                HD_CHECK(ev == NULL);
+                HD_CHECK_MSG(!strncmp(err, "schema 5: avro-c: ", 18), "%s", err);
+                HD_CHECK_MSG(!i == !strstr(err, "(remembered)"), "%s", err);
+        }
+        HD_CHECK_INT_EQ(hd_fetches, 1);
+
+        /* 65 distinct unknown ids: the first is forgotten, the last remembered. */
+        for (int32_t id = 1000; id <= 1064; id++) {
+                set_id(frame, id);
+                snprintf(err, sizeof(err), "40403 Schema %d not found", (int)id);
+                expect_decode(s, frame, sizeof(frame), HD_SERDE_E_UNKNOWN_ID, err);
+        }
+        hd_fetches = 0;
+        set_id(frame, 1064);
+        expect_decode(s, frame, sizeof(frame), HD_SERDE_E_UNKNOWN_ID,
+                      "40403 Schema 1064 not found (remembered)");
+        set_id(frame, 1000);
+        expect_decode(s, frame, sizeof(frame), HD_SERDE_E_UNKNOWN_ID,
+                      "40403 Schema 1000 not found");
+        HD_CHECK_INT_EQ(hd_fetches, 1);
+
+        /* The registry comes back: the id that failed now decodes. */
+        {
+                json_t *ev = sample("bill_run.started"), *back = NULL;
+                void *buf = NULL;
+                size_t len = 0;
+                HD_CHECK(hd_serde_encode(s, 1, ev, &buf, &len, err, sizeof(err)) == 0);
+                set_id(buf, 98);
+                hd_registry_down = 1;
+                expect_decode(s, buf, len, HD_SERDE_E_REGISTRY,
+                              "schema 98: registry unreachable: registry down");
+                hd_registry_down = 0;
+                HD_CHECK_MSG(hd_serde_decode(s, buf, len, &back, err, sizeof(err)) == 0, "%s",
+                             err);
+                HD_CHECK(back && json_equal(back, ev));
+                json_decref(back);
+                json_decref(ev);
+                free(buf);
+        }
+}
+
+static void test_encode_too_large(void)
+{
+        hd_serde_t *small = hd_serde_new(64, fake_fetch, NULL);
+        json_t *ev = sample("invoice.posted");
+        char err[HD_ERRSTR_SIZE] = "";
+        void *buf = NULL;
+        size_t len = 0;
+
+        HD_CHECK_INT_EQ(hd_serde_encode(small, 1, ev, &buf, &len, err, sizeof(err)),
+                        HD_SERDE_E_TOO_LARGE);
+        HD_CHECK_STR_EQ(err, "event encodes to more than 64 bytes");
+        HD_CHECK(buf == NULL);
+        json_decref(ev);
+        hd_serde_destroy(small);
+}
+
+/*
+ * herald's codec and avro-c agree byte for byte: avro-c reads every frame herald
+ * writes, and writing what it read reproduces the same bytes.
+ */
+static void test_avro_c_agrees(hd_serde_t *s)
+{
+        const char *json = hd_catalogue_schema_json();
+        avro_schema_t schema = NULL;
+        avro_value_iface_t *iface;
+        avro_value_t value;
+        static char out[65536];
+
+        HD_CHECK(avro_schema_from_json_length(json, strlen(json), &schema) == 0);
+        if (!schema)
+                return;
+        iface = avro_generic_class_from_schema(schema);
+        avro_generic_value_new(iface, &value);
+        for (size_t i = 0; i < hd_catalogue_count(); i++) {
+                const hd_event_type_t *t = hd_catalogue_get(i);
+                json_t *ev = sample(t->name);
+                char err[HD_ERRSTR_SIZE] = "";
+                void *buf = NULL;
+                size_t len = 0;
+                avro_reader_t r;
+                avro_writer_t w;
+
+                if (hd_serde_encode(s, 1, ev, &buf, &len, err, sizeof(err))) {
+                        HD_CHECK_MSG(0, "%s: %s", t->name, err);
+                        json_decref(ev);
+                        continue;
+                }
+                r = avro_reader_memory((const char *)buf + 5, (int64_t)len - 5);
+                w = avro_writer_memory(out, sizeof(out));
+                avro_value_reset(&value);
+                HD_CHECK_MSG(avro_value_read(r, &value) == 0, "%s: avro-c read: %s", t->name,
+                             avro_strerror());
+                HD_CHECK_MSG(avro_value_write(w, &value) == 0, "%s: avro-c write", t->name);
+                HD_CHECK_MSG(avro_writer_tell(w) == (int64_t)len - 5 &&
+                                     !memcmp(out, (char *)buf + 5, len - 5),
+                             "%s: avro-c re-encodes differently", t->name);
+                avro_reader_free(r);
+                avro_writer_free(w);
+                free(buf);
+                json_decref(ev);
+        }
+        avro_value_decref(&value);
+        avro_value_iface_decref(iface);
+        avro_schema_decref(schema);
+}
+
+/* Kinds the catalogue does not use: double, bytes, fixed, arrays, sized map blocks. */
+static void test_other_kinds(hd_serde_t *s)
+{
+        static const unsigned char body[] = {
+                0, 0, 0, 0, 0, 0, 0xf8, 0x3f,       /* d = 1.5 */
+                0x06, 0xff, 0x00, 'A',              /* b = ff 00 41 */
+                0x01, 0xfe,                         /* f = 01 fe */
+                0x04, 0x02, 0x01, 0x00,             /* a = [1, -1] */
+                0x01, 0x06, 0x02, 'k', 0x01, 0x00}; /* m = {k: true}, one sized block */
+        unsigned char frame[5 + sizeof(body)] = {0, 0, 0, 0, 3};
+        const char *want = "{\"d\": 1.5, \"b\": \"\\u00ff\\u0000A\", \"f\": \"\\u0001\\u00fe\", "
+                           "\"a\": [1, -1], \"m\": {\"k\": true}}";
+        json_t *ev = NULL, *expect = json_loads(want, JSON_ALLOW_NUL, NULL), *schema;
+        char err[HD_ERRSTR_SIZE] = "";
+        unsigned char enc[64];
+        const hd_anode_t *root;
+        hd_anodes_t *nodes;
+        size_t n = 0;
+
+        memcpy(frame + 5, body, sizeof(body));
+        HD_CHECK_MSG(hd_serde_decode(s, frame, sizeof(frame), &ev, err, sizeof(err)) == 0,
+                     "%s", err);
+        HD_CHECK(ev && expect && json_equal(ev, expect));
+        json_decref(ev);
+
+        /* The encoder is the inverse (an unsized block is the canonical form). */
+        schema = json_loads(hd_kinds_schema, 0, NULL);
+        nodes = hd_anodes_compile(schema, &root, err, sizeof(err));
+        HD_CHECK(nodes && hd_avro_encode(root, expect, NULL, enc, sizeof(enc), &n, err,
+                                         sizeof(err)) == 0);
+        HD_CHECK(n == sizeof(body) - 1 && !memcmp(enc, body, 18) && enc[18] == 0x02 &&
+                 !memcmp(enc + 19, body + 20, 4));
+        json_object_set_new(expect, "b", json_string("\xe2\x82\xac")); /* U+20AC */
+        HD_CHECK_INT_EQ(hd_avro_encode(root, expect, NULL, enc, sizeof(enc), &n, err,
+                                       sizeof(err)), -1);
+        HD_CHECK_STR_EQ(err, "b: expected a string of code points U+0000..U+00FF");
+        hd_anodes_free(nodes);
+        json_decref(schema);
+        json_decref(expect);
+
+        frame[5 + 19] = 0x08; /* the map block claims 4 bytes, its items take 3 */
+        expect_decode(s, frame, sizeof(frame), HD_SERDE_E_MALFORMED,
+                      "malformed Avro (schema 3): at byte 23: block declared 4 bytes but "
+                      "its items took 3");
+        frame[5 + 19] = 0x06;
+        {
+                double nan = NAN;
+                memcpy(frame + 5, &nan, 8);
+        }
+        expect_decode(s, frame, sizeof(frame), HD_SERDE_E_MALFORMED,
+                      "malformed Avro (schema 3): at byte 0: double is NaN or infinite, "
+                      "which JSON cannot carry");
+}
+
+/* A field added inside a data record by a newer writer is read by name too. */
+static void test_nested_added_field(hd_serde_t *s)
+{
+        json_t *schema = json_loads(hd_catalogue_schema_json(), 0, NULL), *f, *rec;
+        json_t *ev = sample("invoice.posted"), *back = NULL;
+        char err[HD_ERRSTR_SIZE] = "";
+        void *buf = NULL;
+        size_t i, k, len = 0;
+
+        json_array_foreach(json_object_get(schema, "fields"), i, f) {
+                if (strcmp(json_string_value(json_object_get(f, "name")), "data"))
+                        continue;
+                json_array_foreach(json_object_get(f, "type"), k, rec)
+                        if (!strcmp(json_string_value(json_object_get(rec, "name")),
+                                    "InvoicePosted"))
+                                json_array_append_new(
+                                        json_object_get(rec, "fields"),
+                                        json_pack("{s:s, s:[s,s], s:n}", "name", "region",
+                                                  "type", "null", "string", "default"));
+        }
+        hd_nested_schema = json_dumps(schema, JSON_COMPACT);
+        json_decref(schema);
+        HD_CHECK_MSG(hd_serde_encode(s, 4, ev, &buf, &len, err, sizeof(err)) == 0, "%s", err);
+        HD_CHECK_MSG(buf && hd_serde_decode(s, buf, len, &back, err, sizeof(err)) == 0, "%s",
+                     err);
+        if (back) {
+                json_t *data = json_object_get(back, "data");
+                HD_CHECK(json_is_null(json_object_get(data, "region")));
+                json_object_del(data, "region");
+                HD_CHECK(json_equal(back, ev));
+        }
+        json_decref(back);
+        json_decref(ev);
+        free(buf);
+}
+
 int main(void)
 {
         hd_serde_t *s = hd_serde_new(1024 * 1024, fake_fetch, NULL);
@@ -231,9 +489,15 @@ int main(void)
         test_union_index(s);
         test_validation(s);
         test_evolved_writer(s);
+        test_nested_added_field(s);
+        test_schema_cache(s);
+        test_encode_too_large();
+        test_avro_c_agrees(s);
+        test_other_kinds(s);
         HD_CHECK_STR_EQ(hd_serde_err_name(HD_SERDE_E_TRAILING), "trailing_bytes");
         hd_serde_destroy(s);
         free(hd_evolved_schema);
+        free(hd_nested_schema);
         hd_catalogue_cleanup();
         return hd_test_finish("test_serde");
 }

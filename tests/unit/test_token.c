@@ -41,6 +41,28 @@ int main(void)
         HD_CHECK_INT_EQ(hd_token_lookup(run, "account.id", out, sizeof(out), err, sizeof(err)), -1);
         HD_CHECK_INT_EQ(hd_token_lookup(run, "summary.total", out, sizeof(out), err, sizeof(err)), 0);
         HD_CHECK_STR_EQ(out, "-12.05 EUR");
+        HD_CHECK_INT_EQ(hd_token_lookup(run, "summary.total.amount_minor", out, sizeof(out), err,
+                                        sizeof(err)), 0);
+        HD_CHECK_STR_EQ(out, "-1205");
+        HD_CHECK_INT_EQ(hd_token_lookup(run, "summary.total.currency", out, sizeof(out), err,
+                                        sizeof(err)), 0);
+        HD_CHECK_STR_EQ(out, "EUR");
+        {
+                /* A null money field: the field and its parts are present-but-empty. */
+                json_t *pkg = event("{\"type\":\"account.package.added\",\"account_id\":\"A\","
+                                    "\"data\":{\"account\":{\"name\":\"N\"},\"package\":"
+                                    "{\"id\":\"P\",\"name\":\"Fibre\",\"price\":null}}}");
+                HD_CHECK_INT_EQ(hd_token_lookup(pkg, "package.price", out, sizeof(out), err,
+                                                sizeof(err)), 1);
+                HD_CHECK_INT_EQ(hd_token_lookup(pkg, "package.price.amount_minor", out,
+                                                sizeof(out), err, sizeof(err)), 1);
+                HD_CHECK_STR_EQ(out, "");
+                HD_CHECK_INT_EQ(hd_token_lookup(pkg, "package.nope", out, sizeof(out), err,
+                                                sizeof(err)), -1);
+                HD_CHECK_STR_EQ(err, "token \"package.nope\" is not offered by event type "
+                                     "\"account.package.added\"");
+                json_decref(pkg);
+        }
         hd_token_format_money(1250000, "JPY", out, sizeof(out));
         HD_CHECK_STR_EQ(out, "1250000 JPY");
         hd_token_format_money(1234567, "KWD", out, sizeof(out));
