@@ -309,6 +309,7 @@ typedef struct hd_enc {
         unsigned char *out;
         size_t cap, len;
         int overflow;
+        int strict;       /* writer = catalogue: the encoder is the data validation */
         const char *data_record;
         char *errstr;
         size_t errstr_size;
@@ -349,6 +350,46 @@ static int hd_enc_mismatch(hd_enc_t *E, const hd_path_t *path, const char *want)
 
 static int hd_enc(hd_enc_t *E, const hd_anode_t *n, const json_t *j, const hd_path_t *path);
 
+static int hd_enc_nullable(const hd_anode_t *n)
+{
+        for (size_t i = 0; n->t == HD_AT_UNION && i < n->n; i++)
+                if (n->kids[i]->t == HD_AT_NULL)
+                        return 1;
+        return n->t == HD_AT_NULL;
+}
+
+/* The same words as hd_event_validate, so both paths read alike. */
+static int hd_enc_missing(hd_enc_t *E, const hd_anode_t *n, const hd_path_t *path)
+{
+        char buf[512];
+        return hd_seterr(E->errstr, E->errstr_size, "%s: missing required %s",
+                         hd_path_format(path, buf, sizeof(buf)),
+                         n->t == HD_AT_STRING                     ? "string"
+                         : n->t == HD_AT_LONG || n->t == HD_AT_INT ? "integer"
+                                                                  : "field");
+}
+
+/* Strict mode: a key the record does not have is refused, naming it. */
+static int hd_enc_unknown(hd_enc_t *E, const hd_anode_t *n, const json_t *j,
+                          const hd_path_t *path)
+{
+        const char *key;
+        json_t *v;
+        char buf[512];
+
+        json_object_foreach((json_t *)j, key, v) {
+                size_t i;
+                for (i = 0; i < n->n && strcmp(n->names[i], key); i++)
+                        ;
+                if (i == n->n) {
+                        hd_path_format(path, buf, sizeof(buf));
+                        return hd_seterr(E->errstr, E->errstr_size, "%s%s%s: unknown field",
+                                         buf, *buf ? "." : "", key);
+                }
+        }
+        return 0;
+}
+
 /*
  * The union branch for j: null for null; a record branch when it is the event's
  * data record or the union's only record; else the first branch of j's kind.
@@ -385,14 +426,19 @@ static int hd_enc_branch(const hd_enc_t *E, const hd_anode_t *u, const json_t *j
 static int hd_enc_record(hd_enc_t *E, const hd_anode_t *n, const json_t *j,
                          const hd_path_t *path)
 {
+        size_t found = 0;
+
         if (!json_is_object(j))
                 return hd_enc_mismatch(E, path, "an object");
         for (size_t i = 0; i < n->n; i++) {
                 const json_t *v = json_object_get(j, n->names[i]);
                 hd_path_t sub = {n->names[i], path};
+                found += v != NULL;
                 if (hd_enc(E, n->kids[i], v ? v : json_null(), &sub))
                         return -1;
         }
+        if (E->strict && found != json_object_size(j))
+                return hd_enc_unknown(E, n, j, path);
         return 0;
 }
 
@@ -468,20 +514,22 @@ static int hd_enc(hd_enc_t *E, const hd_anode_t *n, const json_t *j, const hd_pa
 {
         int b;
 
+        if (E->strict && json_is_null(j) && !hd_enc_nullable(n))
+                return hd_enc_missing(E, n, path);
         switch (n->t) {
         case HD_AT_NULL:
                 return json_is_null(j) ? 0 : hd_enc_mismatch(E, path, "null");
         case HD_AT_BOOLEAN: {
                 unsigned char c = json_is_true(j);
                 if (!json_is_boolean(j))
-                        return hd_enc_mismatch(E, path, "true or false");
+                        return hd_enc_mismatch(E, path, "a boolean");
                 hd_enc_put(E, &c, 1);
                 return 0;
         }
         case HD_AT_INT:
                 if (!json_is_integer(j) || json_integer_value(j) < INT32_MIN ||
                     json_integer_value(j) > INT32_MAX)
-                        return hd_enc_mismatch(E, path, "a 32-bit integer");
+                        return hd_enc_mismatch(E, path, "an integer");
                 hd_enc_long(E, json_integer_value(j));
                 return 0;
         case HD_AT_LONG:
@@ -518,7 +566,7 @@ static int hd_enc(hd_enc_t *E, const hd_anode_t *n, const json_t *j, const hd_pa
                                 hd_enc_long(E, (int64_t)i);
                                 return 0;
                         }
-                return hd_enc_mismatch(E, path, "one of the enum's symbols");
+                return hd_enc_mismatch(E, path, "one of the allowed values");
         case HD_AT_UNION:
                 if ((b = hd_enc_branch(E, n, j)) < 0)
                         return hd_enc_mismatch(E, path, json_is_null(j)
@@ -536,10 +584,10 @@ static int hd_enc(hd_enc_t *E, const hd_anode_t *n, const json_t *j, const hd_pa
 }
 
 int hd_avro_encode(const hd_anode_t *schema, const json_t *j, const char *data_record,
-                   unsigned char *out, size_t cap, size_t *len, char *errstr,
+                   int strict, unsigned char *out, size_t cap, size_t *len, char *errstr,
                    size_t errstr_size)
 {
-        hd_enc_t E = {out, cap, 0, 0, data_record, errstr, errstr_size};
+        hd_enc_t E = {out, cap, 0, 0, strict, data_record, errstr, errstr_size};
 
         if (hd_enc(&E, schema, j, NULL))
                 return -1;

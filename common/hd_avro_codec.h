@@ -30,12 +30,15 @@ json_t *hd_avro_decode(const hd_anode_t *schema, const unsigned char *buf, size_
 
 /*
  * Encodes j into out (capacity cap); *len gets the size. data_record names the
- * record branch to take in a union of several records (the event's data). Returns
+ * record branch to take in a union of several records (the event's data). strict:
+ * null for a non-nullable field is "missing required …" and a key a record does
+ * not have is refused (used when the writer schema is the catalogue, where this
+ * pass is the data validation). Returns
  * 0, -1 on a JSON/schema mismatch (message names the field path), -2 when the
  * encoding does not fit in cap.
  */
 int hd_avro_encode(const hd_anode_t *schema, const json_t *j, const char *data_record,
-                   unsigned char *out, size_t cap, size_t *len, char *errstr,
+                   int strict, unsigned char *out, size_t cap, size_t *len, char *errstr,
                    size_t errstr_size);
 
 #endif

@@ -187,6 +187,20 @@ int hd_serde_validate(const json_t *ev, char *errstr, size_t errstr_size)
 int hd_event_validate(const json_t *ev, const hd_event_type_t **tp, char *errstr,
                       size_t errstr_size)
 {
+        const hd_event_type_t *t;
+        hd_path_t root = {"data", NULL};
+
+        if (hd_event_validate_envelope(ev, &t, errstr, errstr_size))
+                return -1;
+        if (tp)
+                *tp = t;
+        return hd_ev_record(t->node, json_object_get(ev, "data"), &root, 0, errstr,
+                            errstr_size);
+}
+
+int hd_event_validate_envelope(const json_t *ev, const hd_event_type_t **tp, char *errstr,
+                               size_t errstr_size)
+{
         const json_t *type = json_object_get(ev, "type");
         const hd_event_type_t *t;
 
@@ -203,9 +217,5 @@ int hd_event_validate(const json_t *ev, const hd_event_type_t **tp, char *errstr
                 return -1;
         if (!json_object_get(ev, "data"))
                 return hd_seterr(errstr, errstr_size, "data: missing required object");
-        {
-                hd_path_t root = {"data", NULL};
-                return hd_ev_record(t->node, json_object_get(ev, "data"), &root, 0, errstr,
-                                    errstr_size);
-        }
+        return 0;
 }

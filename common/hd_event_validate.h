@@ -12,4 +12,9 @@
 int hd_event_validate(const json_t *ev, const hd_event_type_t **t, char *errstr,
                       size_t errstr_size);
 
+/* The envelope only (type, ids, account, presence of data): for the serde's fast
+ * path, where the strict encoder checks the data against the same schema. */
+int hd_event_validate_envelope(const json_t *ev, const hd_event_type_t **t, char *errstr,
+                               size_t errstr_size);
+
 #endif

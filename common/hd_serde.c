@@ -28,6 +28,7 @@ typedef struct hd_schema_entry {
         int32_t id;
         hd_anodes_t *nodes;      /* the writer schema, compiled once per id */
         const hd_anode_t *root;
+        int is_catalogue;        /* the same schema as this build's catalogue */
         struct hd_schema_entry *next;
 } hd_schema_entry_t;
 
@@ -110,6 +111,11 @@ static hd_schema_entry_t *hd_entry_load(int32_t id, const char *json, char *errs
         e = hd_calloc(1, sizeof(*e));
         e->id = id;
         e->nodes = hd_anodes_compile(j, &e->root, errstr, errstr_size);
+        {
+                json_t *cat = json_loads(hd_catalogue_schema_json(), 0, NULL);
+                e->is_catalogue = json_equal(j, cat);
+                json_decref(cat);
+        }
         json_decref(j);
         if (!e->nodes) {
                 hd_preperr(errstr, errstr_size, "schema %d", (int)id);
@@ -307,12 +313,15 @@ int hd_serde_encode(hd_serde_t *s, int32_t schema_id, const json_t *event, void 
         json_t *ev;
 
         *buf = NULL;
-        if (hd_event_validate(event, &t, errstr, errstr_size))
+        if (hd_event_validate_envelope(event, &t, errstr, errstr_size))
                 return HD_SERDE_E_INVALID;
         if ((r = hd_serde_entry(s, schema_id, &e, errstr, errstr_size)))
                 return r;
+        /* Writer = catalogue: the strict encoder is the data validation (one pass). */
+        if (!e->is_catalogue && hd_event_validate(event, NULL, errstr, errstr_size))
+                return HD_SERDE_E_INVALID;
         ev = hd_event_defaults(event, t);
-        r = hd_avro_encode(e->root, ev, t->record, s->encbuf,
+        r = hd_avro_encode(e->root, ev, t->record, e->is_catalogue, s->encbuf,
                            s->max > 5 ? s->max - 5 : 0, &n, errstr,
                            errstr_size);
         json_decref(ev);

@@ -418,12 +418,12 @@ static void test_other_kinds(hd_serde_t *s)
         /* The encoder is the inverse (an unsized block is the canonical form). */
         schema = json_loads(hd_kinds_schema, 0, NULL);
         nodes = hd_anodes_compile(schema, &root, err, sizeof(err));
-        HD_CHECK(nodes && hd_avro_encode(root, expect, NULL, enc, sizeof(enc), &n, err,
+        HD_CHECK(nodes && hd_avro_encode(root, expect, NULL, 0, enc, sizeof(enc), &n, err,
                                          sizeof(err)) == 0);
         HD_CHECK(n == sizeof(body) - 1 && !memcmp(enc, body, 18) && enc[18] == 0x02 &&
                  !memcmp(enc + 19, body + 20, 4));
         json_object_set_new(expect, "b", json_string("\xe2\x82\xac")); /* U+20AC */
-        HD_CHECK_INT_EQ(hd_avro_encode(root, expect, NULL, enc, sizeof(enc), &n, err,
+        HD_CHECK_INT_EQ(hd_avro_encode(root, expect, NULL, 0, enc, sizeof(enc), &n, err,
                                        sizeof(err)), -1);
         HD_CHECK_STR_EQ(err, "b: expected a string of code points U+0000..U+00FF");
         hd_anodes_free(nodes);
