@@ -1,0 +1,35 @@
+/*
+ * hd_wh_http: one webhook attempt over HTTPS with every safety rail DESIGN §7
+ * asks for: https only, TLS verification always on (an extra CA file can be
+ * given), the host resolved and vetted by the SSRF guard and the connection
+ * pinned to the vetted address, redirects never followed (a 3xx is a failure),
+ * connect timeout 5 s, total 15 s, HTTP/2 when the server offers it. Test-only
+ * settings (CONNECT_TO entries, a CIDR allow-list) are explicit arguments.
+ */
+#ifndef HD_WH_HTTP_H
+#define HD_WH_HTTP_H
+
+#include <stddef.h>
+#include "hd_ssrf.h"
+
+typedef struct hd_wh_target_opts {
+        const char *ca_file;              /* extra trust anchor, or NULL */
+        const char *const *connect_to;    /* "host:443:addr:port" entries (tests) */
+        size_t nconnect_to;
+        const hd_cidr_t *allow;           /* allow-listed ranges (tests) */
+        size_t nallow;
+        long connect_timeout_ms, total_timeout_ms;
+} hd_wh_target_opts_t;
+
+typedef struct hd_wh_result {
+        long status;           /* HTTP status, 0 when there was no answer */
+        char retry_after[64];  /* the Retry-After header, if any */
+        char error[256];       /* network/TLS/SSRF reason when status is 0 */
+        int refused;           /* 1: the SSRF guard refused the target (never retried) */
+} hd_wh_result_t;
+
+/* POSTs body with the given extra header lines to url. Always fills res. */
+void hd_wh_post(const char *url, const char *body, const char *const *headers,
+                size_t nheaders, const hd_wh_target_opts_t *opts, hd_wh_result_t *res);
+
+#endif
