@@ -1,0 +1,227 @@
+/* hd_dispatch: see hd_dispatch.h. */
+#include "hd_dispatch.h"
+#include "hd_util.h"
+
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#define HD_DISPATCH_BUCKETS 4096
+#define HD_DISPATCH_DEFAULT_LIMIT 16
+
+typedef struct hd_sub_state {
+        char *name;
+        size_t running, limit;
+        struct hd_sub_state *next; /* hash chain */
+} hd_sub_state_t;
+
+typedef struct hd_lane {
+        char *name;                /* sub '\x1f' key */
+        hd_djob_t *head, *tail;    /* head is running or ready; the rest wait */
+        struct hd_lane *next;      /* hash chain */
+} hd_lane_t;
+
+struct hd_djob {
+        void *ud;
+        hd_sub_state_t *sub;
+        hd_lane_t *lane;
+        hd_djob_t *lane_next;      /* next in the lane */
+        hd_djob_t *ready_next;     /* next in the ready list */
+        int running;
+};
+
+struct hd_dispatch {
+        size_t global_limit, running, waiting;
+        hd_sub_state_t *subs[HD_DISPATCH_BUCKETS];
+        hd_lane_t *lanes[HD_DISPATCH_BUCKETS];
+        hd_djob_t *ready, *ready_tail; /* jobs free to start but for limits, FIFO */
+};
+
+static size_t hd_hash(const char *s)
+{
+        size_t h = 1469598103934665603ULL;
+
+        for (; *s; s++)
+                h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+        return h % HD_DISPATCH_BUCKETS;
+}
+
+hd_dispatch_t *hd_dispatch_new(size_t global_limit)
+{
+        hd_dispatch_t *d = hd_calloc(1, sizeof(*d));
+
+        d->global_limit = global_limit ? global_limit : 1;
+        return d;
+}
+
+static hd_sub_state_t *hd_sub_get(hd_dispatch_t *d, const char *name)
+{
+        size_t h = hd_hash(name);
+        hd_sub_state_t *s;
+
+        for (s = d->subs[h]; s; s = s->next)
+                if (!strcmp(s->name, name))
+                        return s;
+        s = hd_calloc(1, sizeof(*s));
+        s->name = hd_strdup(name);
+        s->limit = HD_DISPATCH_DEFAULT_LIMIT;
+        s->next = d->subs[h];
+        d->subs[h] = s;
+        return s;
+}
+
+void hd_dispatch_set_limit(hd_dispatch_t *d, const char *sub, size_t max_in_flight)
+{
+        hd_sub_get(d, sub)->limit = max_in_flight ? max_in_flight : 1;
+}
+
+static hd_lane_t *hd_lane_get(hd_dispatch_t *d, const char *sub, const char *key)
+{
+        size_t n = strlen(sub) + strlen(key) + 2, h;
+        char *name = hd_malloc(n);
+        hd_lane_t *l;
+
+        snprintf(name, n, "%s\x1f%s", sub, key);
+        h = hd_hash(name);
+        for (l = d->lanes[h]; l; l = l->next)
+                if (!strcmp(l->name, name)) {
+                        free(name);
+                        return l;
+                }
+        l = hd_calloc(1, sizeof(*l));
+        l->name = name;
+        l->next = d->lanes[h];
+        d->lanes[h] = l;
+        return l;
+}
+
+static void hd_lane_drop(hd_dispatch_t *d, hd_lane_t *lane)
+{
+        hd_lane_t **pp = &d->lanes[hd_hash(lane->name)];
+
+        while (*pp != lane)
+                pp = &(*pp)->next;
+        *pp = lane->next;
+        free(lane->name);
+        free(lane);
+}
+
+static void hd_ready_push(hd_dispatch_t *d, hd_djob_t *j)
+{
+        j->ready_next = NULL;
+        if (d->ready_tail)
+                d->ready_tail->ready_next = j;
+        else
+                d->ready = j;
+        d->ready_tail = j;
+}
+
+hd_djob_t *hd_dispatch_submit(hd_dispatch_t *d, const char *sub, const char *key, void *ud)
+{
+        hd_djob_t *j = hd_calloc(1, sizeof(*j));
+
+        j->ud = ud;
+        j->sub = hd_sub_get(d, sub);
+        d->waiting++;
+        if (!key) {
+                hd_ready_push(d, j);
+                return j;
+        }
+        j->lane = hd_lane_get(d, sub, key);
+        if (j->lane->tail) { /* the lane is busy: wait behind it */
+                j->lane->tail->lane_next = j;
+                j->lane->tail = j;
+                return j;
+        }
+        j->lane->head = j->lane->tail = j;
+        hd_ready_push(d, j);
+        return j;
+}
+
+hd_djob_t *hd_dispatch_next(hd_dispatch_t *d)
+{
+        hd_djob_t **pp = &d->ready, *prev = NULL;
+
+        if (d->running >= d->global_limit)
+                return NULL;
+        /* First ready job whose subscription has a free slot: a full one is skipped,
+         * not waited on, so it cannot hold up the others. */
+        for (; *pp; prev = *pp, pp = &(*pp)->ready_next) {
+                hd_djob_t *j = *pp;
+                if (j->sub->running >= j->sub->limit)
+                        continue;
+                *pp = j->ready_next;
+                if (d->ready_tail == j)
+                        d->ready_tail = prev;
+                j->running = 1;
+                j->sub->running++;
+                d->running++;
+                d->waiting--;
+                return j;
+        }
+        return NULL;
+}
+
+void *hd_djob_data(const hd_djob_t *j)
+{
+        return j->ud;
+}
+
+void hd_dispatch_done(hd_dispatch_t *d, hd_djob_t *j)
+{
+        if (!j || !j->running)
+                return;
+        j->sub->running--;
+        d->running--;
+        if (j->lane) {
+                hd_lane_t *lane = j->lane;
+                lane->head = j->lane_next;
+                if (!lane->head)
+                        hd_lane_drop(d, lane);
+                else
+                        hd_ready_push(d, lane->head); /* the next record of this key */
+        }
+        free(j);
+}
+
+size_t hd_dispatch_running(const hd_dispatch_t *d)
+{
+        return d->running;
+}
+
+size_t hd_dispatch_waiting(const hd_dispatch_t *d)
+{
+        return d->waiting;
+}
+
+void hd_dispatch_destroy(hd_dispatch_t *d)
+{
+        if (!d)
+                return;
+        for (size_t i = 0; i < HD_DISPATCH_BUCKETS; i++) {
+                while (d->lanes[i]) {
+                        hd_lane_t *l = d->lanes[i];
+                        d->lanes[i] = l->next;
+                        for (hd_djob_t *j = l->head; j;) {
+                                hd_djob_t *next = j->lane_next;
+                                free(j);
+                                j = next;
+                        }
+                        free(l->name);
+                        free(l);
+                }
+                while (d->subs[i]) {
+                        hd_sub_state_t *s = d->subs[i];
+                        d->subs[i] = s->next;
+                        free(s->name);
+                        free(s);
+                }
+        }
+        for (hd_djob_t *j = d->ready; j;) { /* unordered jobs not yet started */
+                hd_djob_t *next = j->ready_next;
+                if (!j->lane)
+                        free(j);
+                j = next;
+        }
+        free(d);
+}
