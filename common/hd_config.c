@@ -4,6 +4,8 @@
  * example config are checked against it.
  */
 #include "hd_config_internal.h"
+#include "hd_retry.h"
+#include "hd_ssrf.h"
 
 #include <ctype.h>
 #include <librdkafka/rdkafka.h>
@@ -33,7 +35,7 @@ typedef struct hd_cspec {
 } hd_cspec_t;
 
 static hd_ccheck_fn hd_check_topic, hd_check_url, hd_check_listen, hd_check_level,
-        hd_check_compat, hd_check_group, hd_check_pattern;
+        hd_check_compat, hd_check_group, hd_check_pattern, hd_check_schedule, hd_check_cidr;
 
 #define OFF(f) offsetof(hd_config_t, f)
 static const hd_cspec_t hd_cspecs[] = {
@@ -71,6 +73,20 @@ static const hd_cspec_t hd_cspecs[] = {
          hd_check_pattern},
         {"webhook.group", HD_CT_STR, OFF(webhook.group), 0, 0, "herald-webhookd",
          hd_check_group},
+        {"webhook.workers", HD_CT_INT, OFF(webhook.workers), 1, 256, "8", NULL},
+        {"webhook.max_in_flight", HD_CT_INT, OFF(webhook.max_in_flight), 1, 100000, "256",
+         NULL},
+        {"webhook.window", HD_CT_INT, OFF(webhook.window), 1, 1000000, "1000", NULL},
+        {"webhook.retry_schedule", HD_CT_STR, OFF(webhook.retry_schedule), 0, 0,
+         "0s,5s,5m,30m,2h,5h,10h,10h", hd_check_schedule},
+        {"webhook.commit_interval_ms", HD_CT_INT, OFF(webhook.commit_interval_ms), 10, 60000,
+         "500", NULL},
+        {"webhook.revoke_timeout_ms", HD_CT_INT, OFF(webhook.revoke_timeout_ms), 0, 600000,
+         "10000", NULL},
+        {"webhook.tls.ca_file", HD_CT_STR, OFF(webhook.ca_file), 0, 0, NULL, NULL},
+        {"webhook.connect_to", HD_CT_STRLIST, OFF(webhook.connect_to), 0, 64, NULL, NULL},
+        {"webhook.allow_cidrs", HD_CT_STRLIST, OFF(webhook.allow_cidrs), 0, 64, NULL,
+         hd_check_cidr},
         {"email.group", HD_CT_STR, OFF(email.group), 0, 0, "herald-maild", hd_check_group},
         {"dev.brokers", HD_CT_INT, OFF(dev.brokers), 1, 9, "3", NULL},
         {"dev.state_dir", HD_CT_STR, OFF(dev.state_dir), 0, 0, ".state/dev", NULL},
@@ -79,7 +95,8 @@ static const hd_cspec_t hd_cspecs[] = {
 
 /* Settings that are groups; "kafka" is the librdkafka passthrough. */
 static const char *const hd_cgroups[] = {"log", "topics", "registry", "registry_server",
-                                         "serde", "producer", "webhook", "email", "dev", "kafka"};
+                                         "serde", "producer", "webhook", "webhook.tls", "email", "dev",
+                                         "kafka"};
 
 
 int hd_cload_err(hd_cload_t *L, int line, const char *path, const char *fmt, ...)
@@ -122,6 +139,18 @@ static int hd_check_group(const char *v, char *errstr, size_t errstr_size)
                                  "group id must be 1 to 249 letters, digits, '.', '_', "
                                  "'-' (it names the DLQ topic herald.<group>.dlq)");
         return 0;
+}
+
+static int hd_check_schedule(const char *v, char *errstr, size_t errstr_size)
+{
+        hd_retry_schedule_t s;
+        return hd_retry_parse(v, &s, errstr, errstr_size);
+}
+
+static int hd_check_cidr(const char *v, char *errstr, size_t errstr_size)
+{
+        hd_cidr_t c;
+        return hd_cidr_parse(v, &c, errstr, errstr_size);
 }
 
 /* Event-type pattern: an exact type name or "prefix.*" (names are [a-z0-9_.]). */
