@@ -1,0 +1,238 @@
+/*
+ * hd_whd_records: records in, per assigned partition: completion tracking,
+ * fan-out to the matching subscriptions, commits of what is final, back-pressure
+ * by pausing, and rebalances (eager: finish or abandon within a bound, commit,
+ * release).
+ */
+#include "hd_whd.h"
+#include "hd_log.h"
+#include "hd_sub.h"
+#include "hd_wh_body.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static hd_part_t *hd_whd_part(hd_whd_t *w, const char *topic, int32_t partition)
+{
+        for (hd_part_t *p = w->parts; p; p = p->next)
+                if (!p->revoked && p->partition == partition && !strcmp(p->topic, topic))
+                        return p;
+        return NULL;
+}
+
+static hd_job_t *hd_whd_job(hd_rec_t *rec, json_t *sub)
+{
+        hd_job_t *job = hd_calloc(1, sizeof(*job));
+
+        job->rec = rec;
+        job->sub = json_incref(sub);
+        return job;
+}
+
+/* One job per matching webhook subscription, each in its (subscription, key) lane. */
+static void hd_whd_fan_out(hd_whd_t *w, hd_rec_t *rec)
+{
+        const char *type = json_string_value(json_object_get(rec->event, "type"));
+        json_t *all = hd_subs_snapshot(w->subs), *sub;
+        const char *id;
+
+        rec->pending = 1; /* held while fanning out */
+        json_object_foreach(all, id, sub) {
+                hd_job_t *job;
+                char err[300];
+                if (strcmp(json_string_value(json_object_get(sub, "channel")) ?: "", "webhook") ||
+                    !hd_sub_matches(sub, type))
+                        continue;
+                job = hd_whd_job(rec, sub);
+                rec->pending++;
+                hd_wh_message_id(rec->event, sub, job->msg_id, sizeof(job->msg_id));
+                hd_dispatch_set_limit(w->dispatch, id, (size_t)json_integer_value(json_object_get(
+                                                               json_object_get(sub, "webhook"),
+                                                               "max_in_flight")));
+                job->dj = hd_dispatch_submit(w->dispatch, id,
+                                             rec->part->ordered ? (rec->key ?: "") : NULL, job);
+                if (!(job->body = hd_wh_body(rec->event, sub, err, sizeof(err)))) {
+                        /* dead-lettered when its turn in the lane comes (start_ready) */
+                        snprintf(job->res.error, sizeof(job->res.error), "%s", err);
+                }
+        }
+        json_decref(all);
+        if (--rec->pending == 0) { /* nobody subscribed: final at once */
+                hd_tracker_done(rec->part->tracker, rec->offset);
+                json_decref(rec->event);
+                free(rec->key), free(rec->raw), free(rec);
+        }
+}
+
+void hd_whd_record(hd_whd_t *w, const rd_kafka_message_t *m)
+{
+        hd_part_t *part = hd_whd_part(w, rd_kafka_topic_name(m->rkt), m->partition);
+        char err[HD_ERRSTR_SIZE];
+        hd_rec_t *rec;
+        int r;
+
+        if (!part)
+                return;
+        hd_tracker_add(part->tracker, m->offset);
+        if (hd_tracker_is_done(part->tracker, m->offset))
+                return; /* delivered before a restart (commit metadata) */
+        rec = hd_calloc(1, sizeof(*rec));
+        rec->part = part;
+        rec->offset = m->offset;
+        rec->key = m->key ? hd_strndup(m->key, m->key_len) : NULL;
+        rec->raw = hd_malloc(m->len);
+        memcpy(rec->raw, m->payload, m->len);
+        rec->rawlen = m->len;
+        r = hd_serde_decode(w->serde, m->payload, m->len, &rec->event, err, sizeof(err));
+        if (r) { /* poison: dead-letter it with its reason, the stream goes on */
+                hd_job_t *job = hd_whd_job(rec, NULL);
+                rec->pending = 1;
+                snprintf(job->msg_id, sizeof(job->msg_id), "%s@%lld", part->topic,
+                         (long long)m->offset);
+                snprintf(job->res.error, sizeof(job->res.error), "%s", err);
+                hd_whd_dead_letter(w, job, hd_serde_err_name(r));
+                return;
+        }
+        hd_whd_fan_out(w, rec);
+}
+
+void hd_whd_commit(hd_whd_t *w, int sync)
+{
+        rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
+        rd_kafka_resp_err_t err;
+
+        for (hd_part_t *p = w->parts; p; p = p->next) {
+                rd_kafka_topic_partition_t *tp;
+                int64_t off = hd_tracker_commit_offset(p->tracker);
+                char md[256];
+                if (p->revoked || off < 0)
+                        continue;
+                hd_tracker_metadata(p->tracker, md, sizeof(md));
+                if (off == p->last_commit && !strcmp(md, p->last_md))
+                        continue;
+                tp = rd_kafka_topic_partition_list_add(list, p->topic, p->partition);
+                tp->offset = off;
+                /* librdkafka 2.0.2 keeps metadata only on an explicit commit with a list */
+                tp->metadata = hd_strdup(md);
+                tp->metadata_size = strlen(md);
+                p->last_commit = off;
+                hd_strlcpy(p->last_md, md, sizeof(p->last_md));
+        }
+        if (list->cnt && (err = rd_kafka_commit(w->consumer, list, !sync)))
+                hd_logkv(HD_LOG_WARN, "webhookd", "commit failed", "error",
+                         rd_kafka_err2str(err), NULL);
+        rd_kafka_topic_partition_list_destroy(list);
+        w->last_commit_us = hd_mono_us();
+}
+
+size_t hd_whd_open_records(hd_whd_t *w, int revoked_only)
+{
+        size_t n = 0;
+
+        for (hd_part_t *p = w->parts; p; p = p->next)
+                if (!revoked_only || p->revoked == 1)
+                        n += hd_tracker_open(p->tracker);
+        return n;
+}
+
+/* Bounded memory: a partition with a full window is paused until half of it drains. */
+void hd_whd_flow_control(hd_whd_t *w)
+{
+        size_t window = (size_t)w->cfg->webhook.window;
+
+        for (hd_part_t *p = w->parts; p; p = p->next) {
+                size_t open = p->revoked ? 0 : hd_tracker_open(p->tracker);
+                int want = open >= window ? 1 : open <= window / 2 ? 0 : p->paused;
+                rd_kafka_topic_partition_list_t *l;
+                if (p->revoked || want == p->paused)
+                        continue;
+                l = rd_kafka_topic_partition_list_new(1);
+                rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+                if (want)
+                        rd_kafka_pause_partitions(w->consumer, l);
+                else
+                        rd_kafka_resume_partitions(w->consumer, l);
+                rd_kafka_topic_partition_list_destroy(l);
+                p->paused = want;
+        }
+}
+
+static void hd_whd_assign(hd_whd_t *w, rd_kafka_topic_partition_list_t *parts)
+{
+        rd_kafka_resp_err_t err;
+
+        /* Where each partition stands, and what finished beyond it (metadata). */
+        err = rd_kafka_committed(w->consumer, parts, 10000);
+        if (err)
+                hd_logkv(HD_LOG_WARN, "webhookd", "could not read committed offsets", "error",
+                         rd_kafka_err2str(err), NULL);
+        for (int i = 0; i < parts->cnt; i++) {
+                rd_kafka_topic_partition_t *tp = &parts->elems[i];
+                hd_part_t *p = hd_calloc(1, sizeof(*p));
+                char md[512] = "";
+                p->topic = hd_strdup(tp->topic);
+                p->partition = tp->partition;
+                p->ordered = !strcmp(tp->topic, w->cfg->topics.ordered);
+                p->tracker = hd_tracker_new(tp->offset >= 0 ? tp->offset : -1);
+                p->last_commit = -1;
+                if (tp->offset >= 0 && tp->metadata && tp->metadata_size < sizeof(md)) {
+                        memcpy(md, tp->metadata, tp->metadata_size);
+                        hd_tracker_restore(p->tracker, tp->offset, md);
+                }
+                p->next = w->parts;
+                w->parts = p;
+        }
+        rd_kafka_assign(w->consumer, parts);
+}
+
+/* Revoke: no new records for these partitions; in-flight work gets a bounded wait;
+ * what is final is committed; the rest is abandoned for the next owner. */
+static void hd_whd_revoke(hd_whd_t *w, rd_kafka_topic_partition_list_t *parts)
+{
+        int64_t deadline = hd_mono_us() + (int64_t)w->cfg->webhook.revoke_timeout_ms * 1000;
+
+        for (int i = 0; i < parts->cnt; i++)
+                for (hd_part_t *p = w->parts; p; p = p->next)
+                        if (!p->revoked && p->partition == parts->elems[i].partition &&
+                            !strcmp(p->topic, parts->elems[i].topic))
+                                p->revoked = 2; /* leaving: finish, no new records */
+        while (hd_mono_us() < deadline) {
+                size_t open = 0;
+                for (hd_part_t *p = w->parts; p; p = p->next)
+                        if (p->revoked == 2)
+                                open += hd_tracker_open(p->tracker);
+                if (!open)
+                        break;
+                hd_whd_drain_results(w);
+                hd_whd_start_ready(w);
+                hd_whd_fire_timers(w);
+                rd_kafka_poll(w->producer, 10);
+        }
+        for (hd_part_t *p = w->parts; p; p = p->next)
+                if (p->revoked == 2)
+                        p->revoked = 0; /* commit them one last time */
+        hd_whd_commit(w, 1);
+        for (hd_part_t *p = w->parts; p; p = p->next)
+                for (int i = 0; i < parts->cnt; i++)
+                        if (!p->revoked && p->partition == parts->elems[i].partition &&
+                            !strcmp(p->topic, parts->elems[i].topic))
+                                p->revoked = 1;
+        hd_whd_fire_timers(w); /* abandon waiting retries of revoked partitions */
+        rd_kafka_assign(w->consumer, NULL);
+}
+
+void hd_whd_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                      rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+        hd_whd_t *w = opaque;
+
+        (void)rk;
+        if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+                hd_logkv(HD_LOG_INFO, "webhookd", "partitions assigned", NULL);
+                hd_whd_assign(w, parts);
+        } else {
+                hd_logkv(HD_LOG_INFO, "webhookd", "partitions revoked", NULL);
+                hd_whd_revoke(w, parts);
+        }
+}

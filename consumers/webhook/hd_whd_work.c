@@ -1,0 +1,312 @@
+/*
+ * hd_whd_work: HTTP attempts on worker threads, their outcomes on the loop:
+ * delivered, retried on the schedule (the job keeps its lane, so order holds),
+ * dead-lettered, or the subscription disabled on 410.
+ */
+#include "hd_whd.h"
+#include "hd_log.h"
+#include "hd_wh_body.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void *hd_whd_worker(void *arg)
+{
+        hd_whd_t *w = arg;
+
+        for (;;) {
+                hd_job_t *job;
+                char h[3][1024], err[256];
+                const char *hdrs[3] = {h[0], h[1], h[2]};
+                const char *url;
+
+                pthread_mutex_lock(&w->lock);
+                while (!w->todo && !w->stop_workers)
+                        pthread_cond_wait(&w->cond, &w->lock);
+                if (!w->todo) {
+                        pthread_mutex_unlock(&w->lock);
+                        return NULL;
+                }
+                job = w->todo;
+                w->todo = job->next;
+                if (!w->todo)
+                        w->todo_tail = NULL;
+                pthread_mutex_unlock(&w->lock);
+
+                /* A fresh timestamp and signature per attempt (DESIGN §7). */
+                url = json_string_value(json_object_get(json_object_get(job->sub, "webhook"), "url"));
+                if (hd_wh_headers(job->sub, job->msg_id, (int64_t)time(NULL), job->body, h, err,
+                                  sizeof(err))) {
+                        memset(&job->res, 0, sizeof(job->res));
+                        job->res.refused = 1;
+                        snprintf(job->res.error, sizeof(job->res.error), "%s", err);
+                } else {
+                        hd_wh_post(url, job->body, hdrs, 3, &w->target, &job->res);
+                }
+                pthread_mutex_lock(&w->lock);
+                job->next = w->done;
+                w->done = job;
+                pthread_mutex_unlock(&w->lock);
+        }
+}
+
+int hd_whd_workers_start(hd_whd_t *w, char *errstr, size_t errstr_size)
+{
+        pthread_mutex_init(&w->lock, NULL);
+        pthread_cond_init(&w->cond, NULL);
+        w->nthreads = w->cfg->webhook.workers;
+        w->threads = hd_calloc((size_t)w->nthreads, sizeof(pthread_t));
+        for (int i = 0; i < w->nthreads; i++)
+                if (pthread_create(&w->threads[i], NULL, hd_whd_worker, w)) {
+                        w->nthreads = i;
+                        return hd_seterr(errstr, errstr_size, "cannot start worker threads");
+                }
+        return 0;
+}
+
+void hd_whd_workers_stop(hd_whd_t *w)
+{
+        pthread_mutex_lock(&w->lock);
+        w->stop_workers = 1;
+        pthread_cond_broadcast(&w->cond);
+        pthread_mutex_unlock(&w->lock);
+        for (int i = 0; i < w->nthreads; i++)
+                pthread_join(w->threads[i], NULL);
+        free(w->threads);
+        w->threads = NULL;
+        w->nthreads = 0;
+}
+
+void hd_whd_submit_attempt(hd_whd_t *w, hd_job_t *job)
+{
+        job->attempt++;
+        job->next = NULL;
+        pthread_mutex_lock(&w->lock);
+        if (w->todo_tail)
+                w->todo_tail->next = job;
+        else
+                w->todo = job;
+        w->todo_tail = job;
+        pthread_cond_signal(&w->cond);
+        pthread_mutex_unlock(&w->lock);
+}
+
+static void hd_job_free(hd_job_t *job)
+{
+        json_decref(job->sub);
+        free(job->body);
+        free(job);
+}
+
+static void hd_rec_free(hd_rec_t *rec)
+{
+        json_decref(rec->event);
+        free(rec->key);
+        free(rec->raw);
+        free(rec);
+}
+
+/* A delivery reached a final state; the record is final with its last one. */
+void hd_whd_job_final(hd_whd_t *w, hd_job_t *job)
+{
+        hd_rec_t *rec = job->rec;
+
+        if (job->dj)
+                hd_dispatch_done(w->dispatch, job->dj);
+        if (--rec->pending == 0) {
+                if (rec->part->revoked != 1) /* abandoned partitions are not ours */
+                        hd_tracker_done(rec->part->tracker, rec->offset);
+                hd_rec_free(rec);
+        }
+        hd_job_free(job);
+}
+
+static void hd_hdr(rd_kafka_headers_t *h, const char *name, const char *fmt, ...)
+        HD_PRINTF(3, 4);
+
+static void hd_hdr(rd_kafka_headers_t *h, const char *name, const char *fmt, ...)
+{
+        char v[512];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(v, sizeof(v), fmt, ap);
+        va_end(ap);
+        rd_kafka_header_add(h, name, -1, v, -1);
+}
+
+/*
+ * Writes the record to the DLQ with the reason in headers; the delivery becomes
+ * final only when the write is acknowledged (hd_whd_dlq_report).
+ */
+void hd_whd_dead_letter(hd_whd_t *w, hd_job_t *job, const char *reason)
+{
+        hd_rec_t *rec = job->rec;
+        rd_kafka_headers_t *h = rd_kafka_headers_new(9);
+        rd_kafka_resp_err_t err;
+
+        if (reason)
+                hd_strlcpy(job->reason, reason, sizeof(job->reason));
+        hd_hdr(h, "herald.error.class", "%s", job->reason);
+        hd_hdr(h, "herald.error.detail", "%s", job->res.error[0] ? job->res.error : job->reason);
+        hd_hdr(h, "herald.last.status", "%ld", job->res.status);
+        hd_hdr(h, "herald.attempts", "%d", job->attempt);
+        hd_hdr(h, "herald.subscription.id", "%s",
+               job->sub ? json_string_value(json_object_get(job->sub, "id")) : "");
+        hd_hdr(h, "herald.original.topic", "%s", rec->part->topic);
+        hd_hdr(h, "herald.original.partition", "%d", (int)rec->part->partition);
+        hd_hdr(h, "herald.original.offset", "%lld", (long long)rec->offset);
+        err = rd_kafka_producev(w->producer, RD_KAFKA_V_TOPIC(w->dlq_topic),
+                                RD_KAFKA_V_KEY(rec->key, rec->key ? strlen(rec->key) : 0),
+                                RD_KAFKA_V_VALUE(rec->raw, rec->rawlen),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(job), RD_KAFKA_V_END);
+        if (err) {
+                rd_kafka_headers_destroy(h);
+                hd_logkv(HD_LOG_WARN, "webhookd", "DLQ write refused, will retry", "error",
+                         rd_kafka_err2str(err), NULL);
+                job->due_us = hd_mono_us() + 1000000; /* try the write again in 1 s */
+                job->dlq_retry = 1;
+                job->next = w->timers;
+                w->timers = job;
+        }
+}
+
+void hd_whd_dlq_report(hd_whd_t *w, const rd_kafka_message_t *m)
+{
+        hd_job_t *job = m->_private;
+
+        if (!job)
+                return;
+        if (m->err) { /* not written: the record must not count as final */
+                hd_logkv(HD_LOG_WARN, "webhookd", "DLQ write failed, will retry", "error",
+                         rd_kafka_err2str(m->err), NULL);
+                job->due_us = hd_mono_us() + 1000000;
+                job->dlq_retry = 1;
+                job->next = w->timers;
+                w->timers = job;
+                return;
+        }
+        w->dead++;
+        hd_logkv(HD_LOG_WARN, "webhookd", "dead-lettered", "reason", job->reason, "msg_id",
+                 job->msg_id, NULL);
+        hd_whd_job_final(w, job);
+}
+
+/* 410 Gone: the subscription is disabled for every consumer (next version). */
+static void hd_whd_disable(hd_whd_t *w, hd_job_t *job)
+{
+        const char *id = json_string_value(json_object_get(job->sub, "id"));
+        json_t *cur = hd_subs_get(w->subs, id), *next;
+        char *text;
+
+        if (!cur)
+                return;
+        next = json_deep_copy(cur);
+        json_object_set_new(next, "disabled", json_string("410 Gone from the endpoint"));
+        json_object_set_new(next, "version",
+                            json_integer(json_integer_value(json_object_get(cur, "version")) + 1));
+        json_object_set_new(next, "updated_at", json_integer(hd_now_ms()));
+        text = json_dumps(next, JSON_COMPACT);
+        rd_kafka_producev(w->producer, RD_KAFKA_V_TOPIC(w->cfg->topics.subscriptions),
+                          RD_KAFKA_V_KEY(id, strlen(id)), RD_KAFKA_V_VALUE(text, strlen(text)),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE), RD_KAFKA_V_OPAQUE(NULL),
+                          RD_KAFKA_V_END);
+        hd_logkv(HD_LOG_WARN, "webhookd", "subscription disabled: endpoint answered 410",
+                 "subscription", id, NULL);
+        json_decref(next);
+        json_decref(cur);
+}
+
+static void hd_whd_outcome(hd_whd_t *w, hd_job_t *job)
+{
+        hd_outcome_t o = job->res.refused ? HD_OUTCOME_DEAD : hd_retry_classify_http(job->res.status);
+        char reason[64];
+        int64_t delay;
+
+        if (job->rec->part->revoked == 1) { /* abandoned on rebalance: the next owner redelivers */
+                hd_whd_job_final(w, job);
+                return;
+        }
+        switch (o) {
+        case HD_OUTCOME_DELIVERED:
+                w->delivered++;
+                hd_whd_job_final(w, job);
+                return;
+        case HD_OUTCOME_DISABLE:
+                w->disabled++;
+                hd_whd_disable(w, job);
+                hd_whd_job_final(w, job);
+                return;
+        case HD_OUTCOME_RETRY:
+                delay = hd_retry_delay(&w->sched, (size_t)job->attempt + 1,
+                                       hd_retry_after_parse(job->res.retry_after,
+                                                            (int64_t)time(NULL)),
+                                       &w->seed);
+                if (delay >= 0) {
+                        w->retried++;
+                        job->due_us = hd_mono_us() + delay * 1000;
+                        job->next = w->timers; /* keeps its lane: order holds */
+                        w->timers = job;
+                        return;
+                }
+                snprintf(reason, sizeof(reason), "retries_exhausted");
+                break;
+        default:
+                snprintf(reason, sizeof(reason), job->res.refused ? "target_refused"
+                                                                   : "http_%ld", job->res.status);
+        }
+        hd_whd_dead_letter(w, job, reason);
+}
+
+void hd_whd_drain_results(hd_whd_t *w)
+{
+        hd_job_t *list;
+
+        pthread_mutex_lock(&w->lock);
+        list = w->done;
+        w->done = NULL;
+        pthread_mutex_unlock(&w->lock);
+        while (list) {
+                hd_job_t *job = list;
+                list = list->next;
+                hd_whd_outcome(w, job);
+        }
+}
+
+void hd_whd_fire_timers(hd_whd_t *w)
+{
+        int64_t now = hd_mono_us();
+        hd_job_t **pp = &w->timers;
+
+        while (*pp) {
+                hd_job_t *job = *pp;
+                if (job->due_us > now && job->rec->part->revoked != 1) {
+                        pp = &job->next;
+                        continue;
+                }
+                *pp = job->next;
+                if (job->rec->part->revoked == 1)
+                        hd_whd_job_final(w, job); /* abandoned */
+                else if (job->dlq_retry)
+                        job->dlq_retry = 0, hd_whd_dead_letter(w, job, NULL);
+                else
+                        hd_whd_submit_attempt(w, job);
+        }
+}
+
+/* Jobs the dispatch lets start now go to the workers. */
+void hd_whd_start_ready(hd_whd_t *w)
+{
+        hd_djob_t *dj;
+
+        while ((dj = hd_dispatch_next(w->dispatch))) {
+                hd_job_t *job = hd_djob_data(dj);
+                if (!job->body) /* its parameters could not be rendered for this event */
+                        hd_whd_dead_letter(w, job, "render_failed");
+                else
+                        hd_whd_submit_attempt(w, job);
+        }
+}
