@@ -56,8 +56,13 @@ int hd_sub_check_secret(const char *secret, char *errstr, size_t errstr_size)
         if (strncmp(secret, "whsec_", 6))
                 return hd_seterr(errstr, errstr_size, "secret must start with whsec_");
         len = strlen(secret + 6);
+        /* '=' is padding, only at the end: EVP_DecodeBlock reads one inside as zero
+         * bits, so receivers' base64 decoders would derive another key (or none). */
         if (len == 0 || len % 4 || len > 120 ||
-            strspn(secret + 6, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != len ||
+            strspn(secret + 6, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") <
+                    len - 2 ||
+            strspn(secret + 6 + strcspn(secret + 6, "="), "=") !=
+                    len - strcspn(secret + 6, "=") ||
             (n = EVP_DecodeBlock(raw, (const unsigned char *)secret + 6, (int)len)) < 0)
                 return hd_seterr(errstr, errstr_size,
                                  "secret must be whsec_ followed by base64");
@@ -94,14 +99,16 @@ static const char *hd_subv_str(hd_subv_t *V, const json_t *obj, const char *key,
 
         if (!v || json_is_null(v)) {
                 if (required)
-                        hd_seterr(V->errstr, V->errstr_size, "%s.%s: required", where, key);
+                        hd_seterr(V->errstr, V->errstr_size, "%s%s%s: required", where,
+                                  *where ? "." : "", key);
                 return NULL;
         }
+        /* Top-level fields have where = "": the message must start with the name. */
         if (!json_is_string(v) || json_string_length(v) > max ||
             strlen(json_string_value(v)) != json_string_length(v)) {
                 hd_seterr(V->errstr, V->errstr_size,
-                          "%s.%s: expected a string of at most %zu characters", where, key,
-                          max);
+                          "%s%s%s: expected a string of at most %zu characters", where,
+                          *where ? "." : "", key, max);
                 return NULL;
         }
         return json_string_value(v);
@@ -169,6 +176,35 @@ static int hd_subv_event_types(hd_subv_t *V, const json_t *sub)
         return 0;
 }
 
+/*
+ * Credentials end up in an HTTP Authorization header: a CR, LF or other control
+ * character would let a subscription inject headers (or break the request), and a
+ * ':' in a Basic user name cannot be told apart from the password (RFC 7617).
+ */
+static const char *hd_subv_credential(hd_subv_t *V, const json_t *auth, const char *key,
+                                      size_t max, const char *forbidden)
+{
+        const char *s = hd_subv_str(V, auth, key, "webhook.auth", 1, max);
+
+        if (!s)
+                return NULL;
+        for (const char *c = s; *c; c++) {
+                if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+                        hd_seterr(V->errstr, V->errstr_size,
+                                  "webhook.auth.%s: must not contain control characters "
+                                  "(CR, LF, tab, ...)",
+                                  key);
+                        return NULL;
+                }
+                if (forbidden && strchr(forbidden, *c)) {
+                        hd_seterr(V->errstr, V->errstr_size,
+                                  "webhook.auth.%s: must not contain '%c'", key, *c);
+                        return NULL;
+                }
+        }
+        return s;
+}
+
 static int hd_subv_auth(hd_subv_t *V, const json_t *auth)
 {
         static const char *const basic[] = {"type", "username", "password", NULL};
@@ -183,12 +219,12 @@ static int hd_subv_auth(hd_subv_t *V, const json_t *auth)
                 return -1;
         if (!strcmp(type, "basic"))
                 return hd_subv_keys(V, auth, "webhook.auth", basic) ||
-                                       !hd_subv_str(V, auth, "username", "webhook.auth", 1, 256) ||
-                                       !hd_subv_str(V, auth, "password", "webhook.auth", 1, 256)
+                                       !hd_subv_credential(V, auth, "username", 256, ":") ||
+                                       !hd_subv_credential(V, auth, "password", 256, NULL)
                                ? -1 : 0;
         if (!strcmp(type, "bearer"))
                 return hd_subv_keys(V, auth, "webhook.auth", bearer) ||
-                                       !hd_subv_str(V, auth, "token", "webhook.auth", 1, 4096)
+                                       !hd_subv_credential(V, auth, "token", 4096, NULL)
                                ? -1 : 0;
         if (!strcmp(type, "mtls"))
                 return hd_subv_keys(V, auth, "webhook.auth", mtls) ||
@@ -425,19 +461,36 @@ static json_t *hd_sub_mask_value(const char *s)
         return json_string("****");
 }
 
+/*
+ * The cache holds whatever the topic holds, including records not written by
+ * `herald sub` (kcat, an older version): mask by key whatever the value's type, so
+ * a secret stored as a bare string, a number or an object never reaches stdout.
+ */
 json_t *hd_sub_masked(const json_t *sub)
 {
         json_t *copy = json_deep_copy(sub), *wh = json_object_get(copy, "webhook"), *auth, *v;
+        json_t *secrets = json_object_get(wh, "secrets");
         static const char *const secret_keys[] = {"password", "token"};
         size_t i;
 
-        json_array_foreach(json_object_get(wh, "secrets"), i, v)
-                if (json_is_string(v))
-                        json_array_set_new(json_object_get(wh, "secrets"), i,
-                                           hd_sub_mask_value(json_string_value(v)));
+        if (json_is_array(secrets)) {
+                json_array_foreach(secrets, i, v)
+                        json_array_set_new(secrets, i,
+                                           json_is_string(v)
+                                                   ? hd_sub_mask_value(json_string_value(v))
+                                                   : json_string("****"));
+        } else if (secrets && !json_is_null(secrets)) {
+                json_object_set_new(wh, "secrets", json_string("****"));
+        }
         auth = json_object_get(wh, "auth");
-        for (i = 0; i < HD_ARRAY_SIZE(secret_keys); i++)
-                if (json_is_string(json_object_get(auth, secret_keys[i])))
+        if (auth && !json_is_object(auth) && !json_is_null(auth)) {
+                json_object_set_new(wh, "auth", json_string("****"));
+                auth = NULL; /* freed by the replacement */
+        }
+        for (i = 0; i < HD_ARRAY_SIZE(secret_keys); i++) {
+                v = json_object_get(auth, secret_keys[i]);
+                if (v && !json_is_null(v))
                         json_object_set_new(auth, secret_keys[i], json_string("****"));
+        }
         return copy;
 }

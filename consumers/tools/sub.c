@@ -186,19 +186,59 @@ static int hd_cmd_create(hd_subcli_t *C, char *errstr, size_t errstr_size)
         return r ? 1 : 0;
 }
 
-/* An update may carry the masked secrets `get` printed: they mean "keep them". */
+/*
+ * An update may carry the masked values `get` printed: they mean "keep the current
+ * one". Secrets are matched one by one (a rotation prepends a new secret to the
+ * masked list, whose full values the operator saw only once), and a "****"
+ * password or token keeps the current one when the auth type is unchanged;
+ * otherwise the mask itself would be written as the credential.
+ */
 static void hd_sub_keep_secrets(json_t *doc, const json_t *cur)
 {
+        static const char *const cred_keys[] = {"password", "token"};
         json_t *wh = json_object_get(doc, "webhook"), *cwh = json_object_get(cur, "webhook");
-        json_t *masked, *mine = json_object_get(wh, "secrets");
+        json_t *masked, *msecrets, *theirs, *mine = json_object_get(wh, "secrets");
+        json_t *auth, *cauth, *v;
+        size_t i;
 
         if (!json_is_object(wh) || !json_is_object(cwh))
                 return;
+        theirs = json_object_get(cwh, "secrets");
         masked = hd_sub_masked(cur);
-        if (!mine || json_equal(mine, json_object_get(json_object_get(masked, "webhook"),
-                                                      "secrets")))
-                json_object_set(wh, "secrets", json_object_get(cwh, "secrets"));
+        msecrets = json_object_get(json_object_get(masked, "webhook"), "secrets");
+        if (!mine) {
+                if (theirs)
+                        json_object_set(wh, "secrets", theirs);
+        } else if (json_is_array(mine) && json_is_array(theirs) && json_is_array(msecrets)) {
+                json_array_foreach(mine, i, v) {
+                        for (size_t k = 0; k < json_array_size(msecrets); k++) {
+                                json_t *real = json_array_get(theirs, k), *w;
+                                size_t j;
+                                int used = 0;
+                                if (!json_equal(v, json_array_get(msecrets, k)))
+                                        continue;
+                                /* Two secrets may share a mask: take each once. */
+                                json_array_foreach(mine, j, w)
+                                        used |= json_equal(w, real);
+                                if (used)
+                                        continue;
+                                json_array_set(mine, i, real);
+                                break;
+                        }
+                }
+        }
         json_decref(masked);
+        auth = json_object_get(wh, "auth");
+        cauth = json_object_get(cwh, "auth");
+        if (!json_is_object(auth) || !json_is_object(cauth) ||
+            !json_equal(json_object_get(auth, "type"), json_object_get(cauth, "type")))
+                return;
+        for (i = 0; i < HD_ARRAY_SIZE(cred_keys); i++) {
+                v = json_object_get(auth, cred_keys[i]);
+                if (json_is_string(v) && !strcmp(json_string_value(v), "****") &&
+                    json_object_get(cauth, cred_keys[i]))
+                        json_object_set(auth, cred_keys[i], json_object_get(cauth, cred_keys[i]));
+        }
 }
 
 static int hd_cmd_update(hd_subcli_t *C, const char *id, json_t *doc, char *errstr,

@@ -14,7 +14,7 @@
 typedef struct herald_msg {
         herald_delivery_cb *cb;
         void *opaque;
-        char id[HD_UUID_STRLEN + 1];
+        char id[]; /* as emitted: ids are not only UUIDs (validation allows 64 chars) */
 } herald_msg_t;
 
 herald_err_t herald_fail(herald_err_t err, char *errstr, size_t errstr_size,
@@ -226,7 +226,7 @@ herald_err_t herald_emit(herald_producer_t *p, const herald_event_t *ev,
                          size_t errstr_size)
 {
         const hd_event_type_t *t;
-        const char *account;
+        const char *account, *id;
         herald_msg_t *msg;
         rd_kafka_resp_err_t kerr;
         void *buf;
@@ -247,10 +247,11 @@ herald_err_t herald_emit(herald_producer_t *p, const herald_event_t *ev,
         pthread_mutex_unlock(&p->serde_lock);
         if (r)
                 return herald_serde_err(r);
-        msg = hd_calloc(1, sizeof(*msg));
+        id = herald_event_id(ev) ?: "";
+        msg = hd_calloc(1, sizeof(*msg) + strlen(id) + 1);
         msg->cb = cb;
         msg->opaque = opaque;
-        hd_strlcpy(msg->id, herald_event_id(ev) ?: "", sizeof(msg->id));
+        memcpy(msg->id, id, strlen(id) + 1);
         account = json_string_value(json_object_get(ev->json, "account_id"));
         for (;;) {
                 kerr = rd_kafka_producev(

@@ -90,15 +90,33 @@ static int hd_blank(const char *line)
         return strspn(line, " \t\r\n") == strlen(line);
 }
 
+/*
+ * The parser sees a C string: a NUL byte would silently cut the line short (or make
+ * it look blank), so the rest of it would be dropped without a word. Reported as
+ * an invalid line instead.
+ */
+static int hd_has_nul(const char *line, ssize_t len, long lineno, hd_prod_stats_t *st)
+{
+        if (len < 0 || !memchr(line, '\0', (size_t)len))
+                return 0;
+        if (st->progress)
+                fputc('\n', stderr);
+        fprintf(stderr, "%ld: line contains a NUL byte\n", lineno);
+        st->invalid++;
+        return 1;
+}
+
 /* Streams: each valid line is sent as soon as it is read. */
 static void hd_stream(herald_producer_t *p, FILE *in, hd_prod_stats_t *st)
 {
         char *line = NULL;
         size_t cap = 0;
 
-        while (getline(&line, &cap, in) != -1) {
+        ssize_t len;
+
+        while ((len = getline(&line, &cap, in)) != -1) {
                 herald_event_t *ev;
-                if (++st->lines, hd_blank(line))
+                if (++st->lines, hd_has_nul(line, len, st->lines, st) || hd_blank(line))
                         continue;
                 if ((ev = hd_parse_line(line, st->lines, 0, st))) {
                         hd_send(p, ev, st->lines, st);
@@ -116,9 +134,11 @@ static void hd_strict(herald_producer_t *p, FILE *in, hd_prod_stats_t *st)
         char *line = NULL;
         size_t lcap = 0;
 
-        while (getline(&line, &lcap, in) != -1) {
+        ssize_t len;
+
+        while ((len = getline(&line, &lcap, in)) != -1) {
                 herald_event_t *ev;
-                if (++st->lines, hd_blank(line))
+                if (++st->lines, hd_has_nul(line, len, st->lines, st) || hd_blank(line))
                         continue;
                 if (!(ev = hd_parse_line(line, st->lines, 1, st)))
                         continue;

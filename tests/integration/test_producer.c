@@ -258,6 +258,37 @@ static void test_routing(void)
         free_records(recs, n);
 }
 
+static void on_delivery_id(const char *event_id, herald_err_t err, const char *errstr,
+                           void *opaque)
+{
+        (void)err, (void)errstr;
+        snprintf(opaque, 128, "%s", event_id);
+}
+
+/* The callback names the event by the id it was emitted with, whatever its length. */
+static void test_long_event_id(void)
+{
+        herald_producer_t *p = NULL;
+        herald_event_t *ev;
+        char err[512] = "", got[128] = "", id[65];
+
+        HD_CHECK_MSG(herald_producer_new(env.config_path, &p, err, sizeof(err)) == HERALD_OK,
+                     "%s", err);
+        if (!p)
+                return;
+        memset(id, 'x', 64);
+        memcpy(id, "billing-evt-", 12);
+        id[64] = '\0';
+        ev = service_event("ID-1", "long id");
+        HD_CHECK(herald_event_set_string(ev, "id", id, err, sizeof(err)) == HERALD_OK);
+        HD_CHECK_MSG(herald_emit(p, ev, on_delivery_id, got, err, sizeof(err)) == HERALD_OK,
+                     "%s", err);
+        herald_event_destroy(ev);
+        HD_CHECK_INT_EQ(herald_flush(p, 10000, err, sizeof(err)), HERALD_OK);
+        HD_CHECK_STR_EQ(got, id);
+        herald_producer_destroy(p);
+}
+
 static void test_flush_timeout(void)
 {
         const char *cfg = write_config("dead", "127.0.0.1:1", NULL);
@@ -331,6 +362,28 @@ static void test_cli(void)
         free(err);
 }
 
+/* A NUL byte cuts a C string short: such lines are reported, never half-read. */
+static void test_cli_nul_bytes(void)
+{
+        char path[700], *out = NULL, *err = NULL;
+        char *argv[] = {"herald-produce", "--config", env.config_path, "--file", path, NULL};
+        size_t n = strlen(hd_valid_line);
+        FILE *fp;
+
+        snprintf(path, sizeof(path), "%s/nul.jsonl", hd_test_tmpdir());
+        fp = fopen(path, "w");
+        fwrite(hd_valid_line, 1, n - 1, fp);    /* valid JSON, then NUL and junk */
+        fwrite("\0{junk\n", 1, 7, fp);
+        fwrite("\0", 1, 1, fp);                 /* looks blank to strlen() */
+        fwrite(hd_valid_line, 1, n, fp);
+        fclose(fp);
+        HD_CHECK_INT_EQ(hd_test_run(argv, NULL, &out, &err), 2);
+        HD_CHECK_CONTAINS(err, "1: line contains a NUL byte");
+        HD_CHECK_CONTAINS(err, "2: line contains a NUL byte");
+        HD_CHECK_CONTAINS(err, "0 sent, 0 acknowledged, 0 failed, 2 invalid");
+        free(out), free(err);
+}
+
 /* The example program a billing engineer copies must work as shipped. */
 static void test_example(void)
 {
@@ -357,7 +410,9 @@ int main(void)
         test_validation();
         test_routing();
         test_flush_timeout();
+        test_long_event_id();
         test_cli();
+        test_cli_nul_bytes();
         test_example();
         HD_CHECK_INT_EQ(hd_testenv_stop(&env), 0);
         hd_catalogue_cleanup();

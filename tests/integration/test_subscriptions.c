@@ -181,6 +181,69 @@ static void test_delete_and_rebuild(hd_subs_t *subs, const hd_config_t *cfg)
         hd_subs_close(fresh);
 }
 
+#define HD_S1 "whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="
+#define HD_S2 "whsec_KCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4/QEFCQ0RFRkc="
+
+/*
+ * `get > s.json; update --file s.json` must keep the credentials `get` masked:
+ * the bearer token as well as the secrets, and a rotation that prepends a new
+ * secret to the masked list keeps the old one behind it.
+ */
+static void test_update_keeps_masked(hd_subs_t *subs)
+{
+        char *out = NULL, *err = NULL, *doc;
+        json_t *s, *got;
+        uint64_t gen;
+
+        HD_CHECK_INT_EQ(sub_cli("create", NULL, NULL,
+                                "{\"id\":\"t-auth\",\"channel\":\"webhook\",\"event_types\":"
+                                "[\"invoice.posted\"],\"webhook\":{\"url\":"
+                                "\"https://hooks.example.com/a\",\"secrets\":[\"" HD_S1 "\"],"
+                                "\"auth\":{\"type\":\"bearer\",\"token\":\"tok-keep-me\"}}}",
+                                &out, &err), 0);
+        free(out), free(err);
+        HD_CHECK_INT_EQ(sub_cli("get", "t-auth", NULL, NULL, &out, &err), 0);
+        HD_CHECK(!strstr(out, "tok-keep-me"));
+        doc = out;
+        free(err);
+        gen = hd_subs_generation(subs);
+        HD_CHECK_INT_EQ(sub_cli("update", "t-auth", "1", doc, &out, &err), 0);
+        HD_CHECK_MSG(hd_subs_wait_change(subs, gen, 1000) == 0, "cache missed the update");
+        free(out), free(err);
+        s = hd_subs_get(subs, "t-auth");
+        HD_CHECK_STR_EQ(json_string_value(json_object_get(
+                                json_object_get(json_object_get(s, "webhook"), "auth"), "token")) ?: "",
+                        "tok-keep-me");
+        HD_CHECK_STR_EQ(json_string_value(json_array_get(
+                                json_object_get(json_object_get(s, "webhook"), "secrets"), 0)) ?: "",
+                        HD_S1);
+        json_decref(s);
+
+        /* Rotation: the new secret first, the old one as `get` showed it. */
+        got = json_loads(doc, 0, NULL);
+        HD_CHECK(got != NULL);
+        json_array_insert_new(json_object_get(json_object_get(got, "webhook"), "secrets"), 0,
+                              json_string(HD_S2));
+        free(doc);
+        doc = json_dumps(got, JSON_COMPACT);
+        json_decref(got);
+        gen = hd_subs_generation(subs);
+        HD_CHECK_INT_EQ(sub_cli("update", "t-auth", "2", doc, &out, &err), 0);
+        HD_CHECK_MSG(hd_subs_wait_change(subs, gen, 1000) == 0, "cache missed the update");
+        free(out), free(err), free(doc);
+        s = hd_subs_get(subs, "t-auth");
+        got = json_pack("[s,s]", HD_S2, HD_S1);
+        HD_CHECK_MSG(json_equal(json_object_get(json_object_get(s, "webhook"), "secrets"), got),
+                     "secrets after rotation are not [new, old]");
+        HD_CHECK_STR_EQ(json_string_value(json_object_get(
+                                json_object_get(json_object_get(s, "webhook"), "auth"), "token")) ?: "",
+                        "tok-keep-me");
+        json_decref(got);
+        json_decref(s);
+        HD_CHECK_INT_EQ(sub_cli("delete", "t-auth", NULL, NULL, &out, &err), 0);
+        free(out), free(err);
+}
+
 int main(void)
 {
         char err[256];
@@ -199,6 +262,7 @@ int main(void)
                 test_crud(subs);
                 test_invalid_writes_nothing(subs);
                 test_delete_and_rebuild(subs, cfg);
+                test_update_keeps_masked(subs);
                 hd_subs_close(subs);
         }
         hd_config_destroy(cfg);

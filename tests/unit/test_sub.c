@@ -134,6 +134,76 @@ static void test_valid_and_masking(void)
         json_decref(sub);
 }
 
+/* Padding only at the end: anything else decodes differently elsewhere. */
+static void test_secret_padding(void)
+{
+        char err[256] = "";
+
+        HD_CHECK(hd_sub_check_secret("whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=", err,
+                                     sizeof(err)) == 0);
+        HD_CHECK(hd_sub_check_secret("whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHy==", err,
+                                     sizeof(err)) == 0);
+        HD_CHECK(hd_sub_check_secret("whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAB", err,
+                                     sizeof(err)) == 0);
+        HD_CHECK(hd_sub_check_secret("whsec_AQID=AUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=", err,
+                                     sizeof(err)) != 0);
+        HD_CHECK_STR_EQ(err, "secret must be whsec_ followed by base64");
+        HD_CHECK(hd_sub_check_secret("whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0e=yAB", err,
+                                     sizeof(err)) != 0);
+        HD_CHECK(hd_sub_check_secret("whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0e===", err,
+                                     sizeof(err)) != 0);
+}
+
+/* Top-level fields have no parent: the message starts with the field's name. */
+static void test_top_level_messages(void)
+{
+        expect_invalid("{\"event_types\":[\"invoice.*\"]}", "channel: required");
+        expect_invalid("{\"channel\":7,\"event_types\":[\"invoice.*\"]}",
+                       "channel: expected a string of at most 16 characters");
+        expect_invalid("{\"name\":[],\"channel\":\"webhook\",\"event_types\":[\"invoice.*\"]}",
+                       "name: expected a string of at most 200 characters");
+}
+
+#define AUTH(a) "{\"channel\":\"webhook\",\"event_types\":[\"invoice.posted\"],\"webhook\":" \
+                "{\"url\":\"https://h.example.com/\",\"auth\":" a "}}"
+
+/* Credentials go into an Authorization header: no header injection, no ':' in a user. */
+static void test_auth_credentials(void)
+{
+        expect_invalid(AUTH("{\"type\":\"bearer\",\"token\":\"t\\r\\nX-Evil: 1\"}"),
+                       "webhook.auth.token: must not contain control characters (CR, LF, tab, ...)");
+        expect_invalid(AUTH("{\"type\":\"basic\",\"username\":\"u\\n\",\"password\":\"p\"}"),
+                       "webhook.auth.username: must not contain control characters (CR, LF, tab, ...)");
+        expect_invalid(AUTH("{\"type\":\"basic\",\"username\":\"u\",\"password\":\"p\\r\"}"),
+                       "webhook.auth.password: must not contain control characters (CR, LF, tab, ...)");
+        expect_invalid(AUTH("{\"type\":\"basic\",\"username\":\"a:b\",\"password\":\"p\"}"),
+                       "webhook.auth.username: must not contain ':'");
+        expect_invalid(AUTH("{\"type\":\"basic\",\"username\":\"u\"}"),
+                       "webhook.auth.password: required");
+}
+
+/* Records not written by `herald sub` are masked too, whatever the value's type. */
+static void test_masking_hostile_records(void)
+{
+        static const char *const records[] = {
+                "{\"webhook\":{\"secrets\":\"whsec_TOPSECRETvalue\"}}",
+                "{\"webhook\":{\"secrets\":[{\"k\":\"whsec_TOPSECRETvalue\"}]}}",
+                "{\"webhook\":{\"auth\":\"Bearer TOPSECRETvalue\"}}",
+                "{\"webhook\":{\"auth\":{\"type\":\"bearer\",\"token\":{\"v\":\"TOPSECRETvalue\"}}}}",
+                "{\"webhook\":{\"auth\":{\"type\":\"basic\",\"password\":[\"TOPSECRETvalue\"]}}}",
+        };
+
+        for (size_t i = 0; i < sizeof(records) / sizeof(records[0]); i++) {
+                json_t *sub = json_loads(records[i], 0, NULL), *masked = hd_sub_masked(sub);
+                char *text = json_dumps(masked, JSON_COMPACT);
+                HD_CHECK_MSG(text && !strstr(text, "TOPSECRET"), "not masked: %s -> %s",
+                             records[i], text ? text : "(null)");
+                free(text);
+                json_decref(masked);
+                json_decref(sub);
+        }
+}
+
 int main(void)
 {
         char err[512];
@@ -148,6 +218,10 @@ int main(void)
         test_webhook_rules();
         test_email_rules();
         test_valid_and_masking();
+        test_top_level_messages();
+        test_secret_padding();
+        test_auth_credentials();
+        test_masking_hostile_records();
         hd_config_destroy(cfg);
         hd_catalogue_cleanup();
         return hd_test_finish("test_sub");
