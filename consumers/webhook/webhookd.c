@@ -181,6 +181,9 @@ int main(int argc, char **argv)
                 rc = 1;
         } else {
                 hd_logkv(HD_LOG_INFO, "webhookd", "running", "group", w.cfg->webhook.group, NULL);
+                /* The readiness line operators and tests wait for. */
+                printf("herald-webhookd: consuming as group %s\n", w.cfg->webhook.group);
+                fflush(stdout);
                 hd_whd_loop(&w);
                 hd_logkv(HD_LOG_INFO, "webhookd", "stopping", NULL);
         }
