@@ -50,17 +50,43 @@ static struct curl_slist *hd_wh_route(const char *url, const hd_wh_target_opts_t
         return curl_slist_append(NULL, entry);
 }
 
-void hd_wh_post(const char *url, const char *body, const char *const *headers,
-                size_t nheaders, const hd_wh_target_opts_t *o, hd_wh_result_t *res)
+/* Optional per-subscription authentication (values are never logged). */
+static struct curl_slist *hd_wh_auth(CURL *c, const json_t *auth, struct curl_slist *hdrs)
+{
+        const char *type = json_string_value(json_object_get(auth, "type"));
+        char line[4200];
+
+        if (!type)
+                return hdrs;
+        if (!strcmp(type, "basic")) {
+                curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+                curl_easy_setopt(c, CURLOPT_USERNAME, json_string_value(json_object_get(auth, "username")));
+                curl_easy_setopt(c, CURLOPT_PASSWORD, json_string_value(json_object_get(auth, "password")));
+        } else if (!strcmp(type, "bearer")) {
+                snprintf(line, sizeof(line), "Authorization: Bearer %s",
+                         json_string_value(json_object_get(auth, "token")) ?: "");
+                hdrs = curl_slist_append(hdrs, line);
+        } else if (!strcmp(type, "mtls")) {
+                curl_easy_setopt(c, CURLOPT_SSLCERT, json_string_value(json_object_get(auth, "cert_file")));
+                curl_easy_setopt(c, CURLOPT_SSLKEY, json_string_value(json_object_get(auth, "key_file")));
+        }
+        return hdrs;
+}
+
+void hd_wh_post(void **handle, const char *url, const char *body, const char *const *headers,
+                size_t nheaders, const json_t *auth, const hd_wh_target_opts_t *o,
+                hd_wh_result_t *res)
 {
         struct curl_slist *route, *hdrs = NULL;
-        CURL *c;
+        CURL *c = *handle;
         CURLcode rc;
 
         memset(res, 0, sizeof(*res));
         if (!(route = hd_wh_route(url, o, res)))
                 return;
-        if (!(c = curl_easy_init())) {
+        if (c)
+                curl_easy_reset(c); /* options cleared, live connections kept */
+        else if (!(c = *handle = curl_easy_init())) {
                 snprintf(res->error, sizeof(res->error), "out of memory");
                 curl_slist_free_all(route);
                 return;
@@ -69,6 +95,7 @@ void hd_wh_post(const char *url, const char *body, const char *const *headers,
         hdrs = curl_slist_append(hdrs, "User-Agent: herald-webhookd");
         for (size_t i = 0; i < nheaders; i++)
                 hdrs = curl_slist_append(hdrs, headers[i]);
+        hdrs = hd_wh_auth(c, auth, hdrs);
         curl_easy_setopt(c, CURLOPT_URL, url);
         curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
         curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
@@ -93,5 +120,4 @@ void hd_wh_post(const char *url, const char *body, const char *const *headers,
                 snprintf(res->error, sizeof(res->error), "%s", curl_easy_strerror(rc));
         curl_slist_free_all(hdrs);
         curl_slist_free_all(route);
-        curl_easy_cleanup(c);
 }

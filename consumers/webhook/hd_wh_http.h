@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include "hd_ssrf.h"
 
+#include <jansson.h>
+
 typedef struct hd_wh_target_opts {
         const char *ca_file;              /* extra trust anchor, or NULL */
         const char *const *connect_to;    /* "host:443:addr:port" entries (tests) */
@@ -28,8 +30,14 @@ typedef struct hd_wh_result {
         int refused;           /* 1: the SSRF guard refused the target (never retried) */
 } hd_wh_result_t;
 
-/* POSTs body with the given extra header lines to url. Always fills res. */
-void hd_wh_post(const char *url, const char *body, const char *const *headers,
-                size_t nheaders, const hd_wh_target_opts_t *opts, hd_wh_result_t *res);
+/*
+ * POSTs body with the given extra header lines to url. auth (may be NULL) is the
+ * subscription's {"type":"basic"|"bearer"|"mtls",…}. *handle is reused across
+ * calls (curl keeps its connections alive in it; NULL on the first call, freed
+ * by the caller with curl_easy_cleanup). Always fills res.
+ */
+void hd_wh_post(void **handle, const char *url, const char *body, const char *const *headers,
+                size_t nheaders, const json_t *auth, const hd_wh_target_opts_t *opts,
+                hd_wh_result_t *res);
 
 #endif

@@ -7,6 +7,8 @@
 #include "hd_log.h"
 #include "hd_wh_body.h"
 
+#include <curl/curl.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 static void *hd_whd_worker(void *arg)
 {
         hd_whd_t *w = arg;
+        void *curl = NULL; /* one handle per worker: its connections stay alive */
 
         for (;;) {
                 hd_job_t *job;
@@ -27,6 +30,8 @@ static void *hd_whd_worker(void *arg)
                         pthread_cond_wait(&w->cond, &w->lock);
                 if (!w->todo) {
                         pthread_mutex_unlock(&w->lock);
+                        if (curl)
+                                curl_easy_cleanup(curl);
                         return NULL;
                 }
                 job = w->todo;
@@ -43,7 +48,9 @@ static void *hd_whd_worker(void *arg)
                         job->res.refused = 1;
                         snprintf(job->res.error, sizeof(job->res.error), "%s", err);
                 } else {
-                        hd_wh_post(url, job->body, hdrs, 3, &w->target, &job->res);
+                        hd_wh_post(&curl, url, job->body, hdrs, 3,
+                                   json_object_get(json_object_get(job->sub, "webhook"), "auth"),
+                                   &w->target, &job->res);
                 }
                 pthread_mutex_lock(&w->lock);
                 job->next = w->done;

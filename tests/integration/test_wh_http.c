@@ -49,7 +49,9 @@ static void post(const char *ca_file, hd_wh_result_t *res)
         snprintf(h[0], sizeof(h[0]), "webhook-id: msg_e1");
         snprintf(h[1], sizeof(h[1]), "webhook-timestamp: %ld", now);
         snprintf(h[2], sizeof(h[2]), "webhook-signature: %s", sig);
-        hd_wh_post("https://hooks.dev.test/hook", body, hdrs, 3, &o, res);
+        void *curl = NULL;
+        hd_wh_post(&curl, "https://hooks.dev.test/hook", body, hdrs, 3, NULL, &o, res);
+        curl_easy_cleanup(curl);
 }
 
 int main(void)
@@ -58,6 +60,7 @@ int main(void)
         hd_wh_target_opts_t bare = {0};
         hd_cidr_t allow;
         char err[256];
+        void *handle = NULL;
         pid_t pid;
 
         curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -83,16 +86,17 @@ int main(void)
         HD_CHECK_INT_EQ(res.status, 302); /* reported as is: never followed */
         hd_test_stop(pid, 0);
 
-        hd_wh_post("https://127.0.0.1/hook", "{}", NULL, 0, &bare, &res);
+        hd_wh_post(&handle, "https://127.0.0.1/hook", "{}", NULL, 0, NULL, &bare, &res);
         HD_CHECK(res.refused);
         HD_CHECK_CONTAINS(res.error, "resolves to 127.0.0.1 (loopback)");
-        hd_wh_post("https://localhost/hook", "{}", NULL, 0, &bare, &res);
+        hd_wh_post(&handle, "https://localhost/hook", "{}", NULL, 0, NULL, &bare, &res);
         HD_CHECK(res.refused);
         hd_cidr_parse("127.0.0.0/8", &allow, err, sizeof(err));
         bare.allow = &allow;
         bare.nallow = 1;
-        hd_wh_post("https://127.0.0.1/hook", "{}", NULL, 0, &bare, &res);
+        hd_wh_post(&handle, "https://127.0.0.1/hook", "{}", NULL, 0, NULL, &bare, &res);
         HD_CHECK(!res.refused); /* allowed through; nothing listens on 443 */
+        curl_easy_cleanup(handle);
         HD_CHECK_INT_EQ(res.status, 0);
         curl_global_cleanup();
         return hd_test_finish("test_wh_http");
