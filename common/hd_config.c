@@ -83,6 +83,8 @@ static const hd_cspec_t hd_cspecs[] = {
          "500", NULL},
         {"webhook.revoke_timeout_ms", HD_CT_INT, OFF(webhook.revoke_timeout_ms), 0, 600000,
          "10000", NULL},
+        {"webhook.metrics_listen", HD_CT_STR, OFF(webhook.metrics_listen), 0, 0,
+         "127.0.0.1:9464", hd_check_listen},
         {"webhook.tls.ca_file", HD_CT_STR, OFF(webhook.ca_file), 0, 0, NULL, NULL},
         {"webhook.connect_to", HD_CT_STRLIST, OFF(webhook.connect_to), 0, 64, NULL, NULL},
         {"webhook.allow_cidrs", HD_CT_STRLIST, OFF(webhook.allow_cidrs), 0, 64, NULL,

@@ -93,6 +93,7 @@ typedef struct hd_config {
                 char *retry_schedule; /* webhook.retry_schedule: "0s,5s,5m,…" */
                 int commit_interval_ms; /* webhook.commit_interval_ms */
                 int revoke_timeout_ms;  /* webhook.revoke_timeout_ms: wait on rebalance */
+                char *metrics_listen;   /* webhook.metrics_listen: Prometheus, "" = off */
                 char *ca_file;        /* webhook.tls.ca_file: extra CA (dev/test) */
                 hd_strlist_t connect_to; /* webhook.connect_to: curl CONNECT_TO (tests only) */
                 hd_strlist_t allow_cidrs; /* webhook.allow_cidrs: SSRF allow-list (dev only) */

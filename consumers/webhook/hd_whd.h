@@ -19,6 +19,7 @@
 #include "hd_subs.h"
 #include "hd_tracker.h"
 #include "hd_wh_http.h"
+#include "hd_whd_metrics.h"
 
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
@@ -55,6 +56,7 @@ typedef struct hd_job {
         int dlq_retry;             /* the timer re-writes the DLQ record, not HTTP */
         int64_t due_us;            /* retry timer */
         hd_wh_result_t res;
+        double seconds;            /* duration of the last attempt */
         char reason[300];          /* why it is dead-lettered */
         struct hd_job *next;       /* work queue, done queue or timer list */
 } hd_job_t;
@@ -85,6 +87,8 @@ typedef struct hd_whd {
         int stop_workers;
         /* counters for logs */
         long delivered, dead, retried, disabled;
+        hd_whd_metrics_t metrics;
+        int metrics_port;
 } hd_whd_t;
 
 /* hd_whd_work.c */
@@ -105,5 +109,6 @@ void hd_whd_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 void hd_whd_commit(hd_whd_t *w, int sync);
 void hd_whd_flow_control(hd_whd_t *w);
 size_t hd_whd_open_records(hd_whd_t *w, int revoked_only);
+void hd_whd_metrics_update(hd_whd_t *w);
 
 #endif

@@ -236,3 +236,31 @@ void hd_whd_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 hd_whd_revoke(w, parts);
         }
 }
+
+/* Gauges the loop owns: in flight, paused partitions, lag (cached watermarks). */
+void hd_whd_metrics_update(hd_whd_t *w)
+{
+        hd_whd_metrics_t *m = &w->metrics;
+        long paused = 0;
+        size_t n = 0;
+
+        pthread_mutex_lock(&m->lock);
+        for (hd_part_t *p = w->parts; p; p = p->next) {
+                int64_t lo = 0, hi = 0, at = hd_tracker_commit_offset(p->tracker);
+                if (p->revoked)
+                        continue;
+                paused += p->paused;
+                if (n < HD_WHD_MAX_LAG &&
+                    !rd_kafka_get_watermark_offsets(w->consumer, p->topic, p->partition, &lo,
+                                                    &hi) && hi >= 0) {
+                        hd_strlcpy(m->lag[n].topic, p->topic, sizeof(m->lag[n].topic));
+                        m->lag[n].partition = p->partition;
+                        m->lag[n].lag = at >= 0 && hi > at ? hi - at : at < 0 ? hi - lo : 0;
+                        n++;
+                }
+        }
+        m->nlag = n;
+        m->paused_partitions = paused;
+        m->in_flight = (long)hd_dispatch_running(w->dispatch);
+        pthread_mutex_unlock(&m->lock);
+}

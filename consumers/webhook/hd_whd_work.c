@@ -48,9 +48,11 @@ static void *hd_whd_worker(void *arg)
                         job->res.refused = 1;
                         snprintf(job->res.error, sizeof(job->res.error), "%s", err);
                 } else {
+                        int64_t t0 = hd_mono_us();
                         hd_wh_post(&curl, url, job->body, hdrs, 3,
                                    json_object_get(json_object_get(job->sub, "webhook"), "auth"),
                                    &w->target, &job->res);
+                        job->seconds = (double)(hd_mono_us() - t0) / 1e6;
                 }
                 pthread_mutex_lock(&w->lock);
                 job->next = w->done;
@@ -197,6 +199,10 @@ void hd_whd_dlq_report(hd_whd_t *w, const rd_kafka_message_t *m)
                 return;
         }
         w->dead++;
+        pthread_mutex_lock(&w->metrics.lock);
+        w->metrics.dead_lettered++;
+        w->metrics.dlq_writes++;
+        pthread_mutex_unlock(&w->metrics.lock);
         hd_logkv(HD_LOG_WARN, "webhookd", "dead-lettered", "reason", job->reason, "msg_id",
                  job->msg_id, NULL);
         hd_whd_job_final(w, job);
@@ -233,6 +239,19 @@ static void hd_whd_outcome(hd_whd_t *w, hd_job_t *job)
         char reason[64];
         int64_t delay;
 
+        if (job->sub) {
+                hd_whd_metrics_t *mt = &w->metrics;
+                if (!job->res.refused)
+                        hd_whd_metrics_latency(mt, job->seconds);
+                pthread_mutex_lock(&mt->lock);
+                mt->refused += job->res.refused;
+                mt->by_class[o == HD_OUTCOME_DELIVERED ? 0 : o == HD_OUTCOME_RETRY ? 1
+                              : o == HD_OUTCOME_DISABLE ? 3 : 2]++;
+                mt->delivered += o == HD_OUTCOME_DELIVERED;
+                mt->disabled += o == HD_OUTCOME_DISABLE;
+                mt->retries += o == HD_OUTCOME_RETRY;
+                pthread_mutex_unlock(&mt->lock);
+        }
         if (job->rec->part->revoked == 1) { /* abandoned on rebalance: the next owner redelivers */
                 hd_whd_job_final(w, job);
                 return;

@@ -95,6 +95,9 @@ static int hd_whd_setup(hd_whd_t *w, char *errstr, size_t errstr_size)
         /* Subscriptions first: no record is looked at before they are all known. */
         if (!(w->subs = hd_subs_open(c, errstr, errstr_size)))
                 return -1;
+        if (hd_whd_metrics_start(&w->metrics, c->webhook.metrics_listen, &w->metrics_port,
+                                 errstr, errstr_size))
+                return -1;
         return hd_whd_workers_start(w, errstr, errstr_size) ? -1
                                                             : hd_whd_clients(w, errstr, errstr_size);
 }
@@ -116,8 +119,10 @@ static void hd_whd_loop(hd_whd_t *w)
                 hd_whd_start_ready(w);
                 rd_kafka_poll(w->producer, 0);
                 hd_whd_flow_control(w);
-                if (hd_mono_us() - w->last_commit_us >= w->cfg->webhook.commit_interval_ms * 1000LL)
+                if (hd_mono_us() - w->last_commit_us >= w->cfg->webhook.commit_interval_ms * 1000LL) {
                         hd_whd_commit(w, 0);
+                        hd_whd_metrics_update(w);
+                }
         }
 }
 
@@ -141,6 +146,7 @@ static void hd_whd_destroy(hd_whd_t *w)
                 free(p->topic);
                 free(p);
         }
+        hd_whd_metrics_stop(&w->metrics);
         hd_dispatch_destroy(w->dispatch);
         hd_subs_close(w->subs);
         hd_serde_destroy(w->serde);
@@ -182,7 +188,8 @@ int main(int argc, char **argv)
         } else {
                 hd_logkv(HD_LOG_INFO, "webhookd", "running", "group", w.cfg->webhook.group, NULL);
                 /* The readiness line operators and tests wait for. */
-                printf("herald-webhookd: consuming as group %s\n", w.cfg->webhook.group);
+                printf("herald-webhookd: consuming as group %s, metrics on "
+                       "http://127.0.0.1:%d/metrics\n", w.cfg->webhook.group, w.metrics_port);
                 fflush(stdout);
                 hd_whd_loop(&w);
                 hd_logkv(HD_LOG_INFO, "webhookd", "stopping", NULL);

@@ -13,6 +13,7 @@
 #include "hd_testenv.h"
 #include "hd_util.h"
 
+#include <curl/curl.h>
 #include <librdkafka/rdkafka.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -26,6 +27,14 @@ static char conf[700], tls[600];
 static char *ids[NSVC + 1];
 
 typedef struct { pid_t pid; char port[16]; char out[700]; } rx_t;
+
+static void buf_append(char **buf, const char *d, size_t n)
+{
+        size_t len = strlen(*buf);
+        *buf = realloc(*buf, len + n + 1);
+        memcpy(*buf + len, d, n);
+        (*buf)[len + n] = '\0';
+}
 
 static void start_rx(rx_t *rx, const char *name, const char *o1, const char *v1,
                      const char *o2, const char *v2)
@@ -115,6 +124,7 @@ static void write_config(rx_t *rx)
                     "webhook = { tls = { ca_file = \"%s/ca.pem\"; };\n"
                     "  retry_schedule = \"0s,10ms,20ms,20ms,20ms,20ms,20ms,20ms,20ms,20ms\";\n"
                     "  commit_interval_ms = 50; revoke_timeout_ms = 2000;\n"
+                    "  metrics_listen = \"127.0.0.1:0\";\n"
                     "  connect_to = [ \"a.dev.test:443:127.0.0.1:%s\", \"b.dev.test:443:127.0.0.1:%s\",\n"
                     "                 \"c.dev.test:443:127.0.0.1:%s\", \"d.dev.test:443:127.0.0.1:%s\" ]; };\n",
                 env.bootstrap, env.registry_url, tls, rx[0].port, rx[1].port, rx[2].port,
@@ -185,14 +195,38 @@ static void produce_poison(void)
         rd_kafka_destroy(rk);
 }
 
+static char metrics_url[200];
+
 static pid_t start_daemon(void)
 {
-        char rest[200];
+        char rest[200], *at;
         char *argv[] = {"herald-webhookd", "--config", conf, NULL};
         pid_t pid = hd_test_spawn(argv, "herald-webhookd: consuming", rest, sizeof(rest), 30000);
 
         HD_CHECK_MSG(pid > 0, "herald-webhookd did not start");
+        at = strstr(rest, "http://");
+        snprintf(metrics_url, sizeof(metrics_url), "%s", at ? at : "");
         return pid;
+}
+
+static size_t on_body(char *d, size_t s, size_t n, void *o)
+{
+        buf_append(o, d, s * n);
+        return s * n;
+}
+
+/* The Prometheus text of the running daemon. */
+static char *scrape(void)
+{
+        CURL *c = curl_easy_init();
+        char *text = calloc(1, 1);
+
+        curl_easy_setopt(c, CURLOPT_URL, metrics_url);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &text);
+        curl_easy_perform(c);
+        curl_easy_cleanup(c);
+        return text;
 }
 
 /* The per-account order of sA's deliveries is the production order. */
@@ -322,6 +356,16 @@ int main(void)
         subs = cfg ? hd_subs_open(cfg, err, sizeof(err)) : NULL;
         HD_CHECK_MSG(subs && wait_for(sub_disabled, subs, 1, 10000) == 1, "sC not disabled");
         check_order(&rx[0]);
+        {
+                char *m = scrape();
+                HD_CHECK_CONTAINS(m, "herald_deliveries_total{result=\"dead_lettered\"} 6");
+                HD_CHECK_CONTAINS(m, "herald_delivery_attempts_total{class=\"gone\"}");
+                HD_CHECK_CONTAINS(m, "herald_delivery_latency_seconds_count");
+                HD_CHECK_CONTAINS(m, "herald_consumer_lag{topic=\"billing.events.ordered\"");
+                HD_CHECK(strstr(m, "herald_deliveries_total{result=\"delivered\"} 0") == NULL);
+                HD_CHECK(strstr(m, SECRET) == NULL);
+                free(m);
+        }
         HD_CHECK_INT_EQ(hd_test_stop(d, 0), 0); /* clean stop: finish, commit, leave */
 
         /* Restart: resumes after its commits, no duplicate deliveries. */
