@@ -34,7 +34,7 @@ typedef struct hd_cspec {
         hd_ccheck_fn *check;
 } hd_cspec_t;
 
-static hd_ccheck_fn hd_check_topic, hd_check_url, hd_check_listen, hd_check_level,
+static hd_ccheck_fn hd_check_topic, hd_check_url, hd_check_listen, hd_check_listen_opt, hd_check_level,
         hd_check_compat, hd_check_group, hd_check_pattern, hd_check_schedule, hd_check_cidr;
 
 #define OFF(f) offsetof(hd_config_t, f)
@@ -84,7 +84,7 @@ static const hd_cspec_t hd_cspecs[] = {
         {"webhook.revoke_timeout_ms", HD_CT_INT, OFF(webhook.revoke_timeout_ms), 0, 600000,
          "10000", NULL},
         {"webhook.metrics_listen", HD_CT_STR, OFF(webhook.metrics_listen), 0, 0,
-         "127.0.0.1:9464", hd_check_listen},
+         "127.0.0.1:9464", hd_check_listen_opt},
         {"webhook.tls.ca_file", HD_CT_STR, OFF(webhook.ca_file), 0, 0, NULL, NULL},
         {"webhook.connect_to", HD_CT_STRLIST, OFF(webhook.connect_to), 0, 64, NULL, NULL},
         {"webhook.allow_cidrs", HD_CT_STRLIST, OFF(webhook.allow_cidrs), 0, 64, NULL,
@@ -201,6 +201,12 @@ static int hd_check_listen(const char *v, char *errstr, size_t errstr_size)
                                  "port must be a number from 0 to 65535, got \"%s\"",
                                  colon + 1);
         return 0;
+}
+
+/* An optional listener: "" turns it off. */
+static int hd_check_listen_opt(const char *v, char *errstr, size_t errstr_size)
+{
+        return *v ? hd_check_listen(v, errstr, errstr_size) : 0;
 }
 
 static int hd_check_level(const char *v, char *errstr, size_t errstr_size)

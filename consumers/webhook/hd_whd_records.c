@@ -97,10 +97,16 @@ void hd_whd_record(hd_whd_t *w, const rd_kafka_message_t *m)
         hd_whd_fan_out(w, rec);
 }
 
+/*
+ * Commits each partition's commit point with its metadata. Synchronous, and the
+ * "already committed" marks move only on success: a failed commit (say, during a
+ * rebalance) is sent again next time instead of being forgotten, which would
+ * widen the redelivery window after a crash.
+ */
 void hd_whd_commit(hd_whd_t *w, int sync)
 {
         rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
-        rd_kafka_resp_err_t err;
+        rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
 
         for (hd_part_t *p = w->parts; p; p = p->next) {
                 rd_kafka_topic_partition_t *tp;
@@ -116,12 +122,23 @@ void hd_whd_commit(hd_whd_t *w, int sync)
                 /* librdkafka 2.0.2 keeps metadata only on an explicit commit with a list */
                 tp->metadata = hd_strdup(md);
                 tp->metadata_size = strlen(md);
-                p->last_commit = off;
-                hd_strlcpy(p->last_md, md, sizeof(p->last_md));
         }
-        if (list->cnt && (err = rd_kafka_commit(w->consumer, list, !sync)))
-                hd_logkv(HD_LOG_WARN, "webhookd", "commit failed", "error",
+        (void)sync;
+        if (list->cnt && (err = rd_kafka_commit(w->consumer, list, 0)))
+                hd_logkv(HD_LOG_WARN, "webhookd", "commit failed, will retry", "error",
                          rd_kafka_err2str(err), NULL);
+        for (int i = 0; list->cnt && i < list->cnt; i++) {
+                rd_kafka_topic_partition_t *tp = &list->elems[i];
+                if (err || tp->err)
+                        continue;
+                for (hd_part_t *p = w->parts; p; p = p->next)
+                        if (!p->revoked && p->partition == tp->partition &&
+                            !strcmp(p->topic, tp->topic)) {
+                                p->last_commit = tp->offset;
+                                snprintf(p->last_md, sizeof(p->last_md), "%.*s",
+                                         (int)tp->metadata_size, (const char *)tp->metadata);
+                        }
+        }
         rd_kafka_topic_partition_list_destroy(list);
         w->last_commit_us = hd_mono_us();
 }
