@@ -194,13 +194,19 @@ void hd_logkv(hd_log_level_t level, const char *comp, const char *msg, ...)
 
 void hd_logf(hd_log_level_t level, const char *comp, const char *fmt, ...)
 {
-        char msg[HD_LOG_LINE_MAX / 2];
+        char *msg = NULL;
         va_list ap;
+        int n;
 
         if (level < hd_log_level || level >= HD_LOG_OFF)
                 return;
+        /* Formatted whole, so secrets are scrubbed before any cut: a secret split by
+         * a fixed-size buffer would no longer be recognised. */
         va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
+        n = vasprintf(&msg, fmt, ap);
         va_end(ap);
+        if (n < 0)
+                return;
         hd_log_emit(level, comp, msg, NULL, 0);
+        free(msg);
 }
