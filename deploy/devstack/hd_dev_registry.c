@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -66,15 +67,25 @@ int hd_dev_registry_start(hd_dev_t *dev, char *errstr, size_t errstr_size)
 {
         char bin[PATH_MAX + 32];
         int pfd[2];
+        pid_t parent;
 
         hd_dev_sibling("herald-registry", bin, sizeof(bin));
         if (pipe(pfd))
                 return hd_seterr(errstr, errstr_size, "pipe: %s", strerror(errno));
+        parent = getpid();
         dev->registry_pid = fork();
-        if (dev->registry_pid < 0)
+        if (dev->registry_pid < 0) {
+                close(pfd[0]);
+                close(pfd[1]);
                 return hd_seterr(errstr, errstr_size, "fork: %s", strerror(errno));
+        }
         if (dev->registry_pid == 0) {
                 sigset_t none;
+                /* If herald dev dies without stopping us (kill -9), do not linger
+                 * holding a port: the kernel sends SIGTERM when the parent goes. */
+                prctl(PR_SET_PDEATHSIG, SIGTERM);
+                if (getppid() != parent)
+                        _exit(1);
                 sigemptyset(&none);
                 sigprocmask(SIG_SETMASK, &none, NULL);
                 dup2(pfd[1], 1);
