@@ -8,6 +8,8 @@
 #include "hd_ssrf.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <limits.h>
 #include <librdkafka/rdkafka.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -286,6 +288,49 @@ static int hd_cstore_text(hd_cload_t *L, const hd_cspec_t *sp, const char *v, in
         }
 }
 
+/*
+ * libconfig 1.5 parses `x = 4294967302;` as 6: the literal is read again from the
+ * text of its line (name, '=' or ':', number) so an out-of-range value is reported
+ * instead of silently wrapping. Falls back to libconfig's value when the literal
+ * cannot be found (e.g. a comment between name and value).
+ */
+long long hd_cload_int_value(hd_cload_t *L, config_setting_t *s)
+{
+        long long v = config_setting_get_int64(s);
+        const char *name = config_setting_name(s), *p = L->text;
+        int line = config_setting_source_line(s);
+        size_t n;
+
+        if (config_setting_type(s) != CONFIG_TYPE_INT || !p || !name)
+                return v;
+        for (int l = 1; p && l < line; l++)
+                if ((p = strchr(p, '\n')))
+                        p++;
+        n = strlen(name);
+        for (const char *q = p; q && (q = strstr(q, name)); q += n) {
+                const char *r = q + n, *eol = strchr(p, '\n');
+                char *end;
+                long long lit;
+                if (eol && q > eol)
+                        break;
+                if (q > p && (isalnum((unsigned char)q[-1]) || q[-1] == '_'))
+                        continue;
+                while (*r == ' ' || *r == '\t')
+                        r++;
+                if (*r != '=' && *r != ':')
+                        continue;
+                r++;
+                while (*r == ' ' || *r == '\t')
+                        r++;
+                errno = 0;
+                lit = strtoll(r, &end, 0);
+                if (end != r && (errno == ERANGE || lit != v))
+                        return errno == ERANGE ? (lit < 0 ? LLONG_MIN : LLONG_MAX) : lit;
+                break;
+        }
+        return v;
+}
+
 static int hd_cstore_int(hd_cload_t *L, const hd_cspec_t *sp, config_setting_t *s)
 {
         int line = config_setting_source_line(s);
@@ -295,7 +340,7 @@ static int hd_cstore_int(hd_cload_t *L, const hd_cspec_t *sp, config_setting_t *
             config_setting_type(s) != CONFIG_TYPE_INT64)
                 return hd_cload_err(L, line, sp->path, "expected an integer, got %s",
                                hd_cload_type_name(config_setting_type(s)));
-        v = config_setting_get_int64(s);
+        v = hd_cload_int_value(L, s);
         if (v < sp->min || v > sp->max)
                 return hd_cload_err(L, line, sp->path, "must be between %lld and %lld, got %lld",
                                sp->min, sp->max, v);
@@ -444,7 +489,7 @@ static char *hd_kafka_value(hd_cload_t *L, config_setting_t *s, const char *path
         case CONFIG_TYPE_STRING: return hd_strdup(config_setting_get_string(s));
         case CONFIG_TYPE_INT:
         case CONFIG_TYPE_INT64:
-                snprintf(buf, sizeof(buf), "%lld", config_setting_get_int64(s));
+                snprintf(buf, sizeof(buf), "%lld", hd_cload_int_value(L, s));
                 return hd_strdup(buf);
         case CONFIG_TYPE_FLOAT:
                 snprintf(buf, sizeof(buf), "%g", config_setting_get_float(s));
@@ -499,6 +544,7 @@ static int hd_cload_kafka_prop(hd_cload_t *L, rd_kafka_conf_t *scratch,
                 return hd_cload_err(L, line, path, "unknown librdkafka property \"%s\"", name);
         default:
                 free(value);
+                err[strcspn(err, "\n")] = '\0'; /* librdkafka ends some with a newline */
                 return hd_cload_err(L, line, path, "%s", err);
         }
         L->cfg->kafka = hd_realloc(L->cfg->kafka, (L->cfg->nkafka + 1) * sizeof(hd_kv_t));
@@ -634,12 +680,12 @@ static int hd_cload_required(hd_cload_t *L, config_t *cf)
 
 /* --- entry points ---------------------------------------------------------------- */
 
-static hd_config_t *hd_cload(config_t *cf, const char *name, char *errstr,
-                             size_t errstr_size)
+static hd_config_t *hd_cload(config_t *cf, const char *name, const char *text,
+                             char *errstr, size_t errstr_size)
 {
         unsigned char seen[HD_ARRAY_SIZE(hd_cspecs)] = {0};
         hd_cload_t L = {.file = name, .errstr = errstr, .errstr_size = errstr_size,
-                        .seen = seen};
+                        .seen = seen, .text = text};
 
         L.cfg = hd_calloc(1, sizeof(*L.cfg));
         L.cfg->path = hd_strdup(name);
@@ -651,7 +697,8 @@ static hd_config_t *hd_cload(config_t *cf, const char *name, char *errstr,
         return L.cfg;
 }
 
-static hd_config_t *hd_cparse_done(config_t *cf, int ok, const char *name, char *errstr,
+static hd_config_t *hd_cparse_done(config_t *cf, int ok, const char *name, const char *text,
+                                   char *errstr,
                                    size_t errstr_size)
 {
         hd_config_t *cfg = NULL;
@@ -660,7 +707,7 @@ static hd_config_t *hd_cparse_done(config_t *cf, int ok, const char *name, char 
                 hd_seterr(errstr, errstr_size, "%s:%d: syntax error: %s", name,
                           config_error_line(cf), config_error_text(cf));
         else
-                cfg = hd_cload(cf, name, errstr, errstr_size);
+                cfg = hd_cload(cf, name, text, errstr, errstr_size);
         config_destroy(cf);
         return cfg;
 }
@@ -672,7 +719,7 @@ hd_config_t *hd_config_load_string(const char *text, const char *name, char *err
 
         config_init(&cf);
         config_set_options(&cf, 0); /* no autoconvert: a type mismatch is an error */
-        return hd_cparse_done(&cf, config_read_string(&cf, text) == CONFIG_TRUE, name,
+        return hd_cparse_done(&cf, config_read_string(&cf, text) == CONFIG_TRUE, name, text,
                               errstr, errstr_size);
 }
 
@@ -696,7 +743,7 @@ hd_config_t *hd_config_load(const char *path, char *errstr, size_t errstr_size)
         }
         config_init(&cf);
         config_set_options(&cf, 0);
-        cfg = hd_cparse_done(&cf, config_read_string(&cf, text) == CONFIG_TRUE, path,
+        cfg = hd_cparse_done(&cf, config_read_string(&cf, text) == CONFIG_TRUE, path, text,
                              errstr, errstr_size);
         free(text);
         return cfg;

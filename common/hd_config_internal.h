@@ -15,7 +15,12 @@ typedef struct hd_cload {
         char *errstr;
         size_t errstr_size;
         unsigned char *seen; /* per entry of the settings table */
+        const char *text;    /* the file's text: libconfig truncates integers to 32 bits */
 } hd_cload_t;
+
+/* The integer value of an INT setting as written in the text (libconfig 1.5 keeps
+ * only the low 32 bits of a literal without an L suffix). */
+long long hd_cload_int_value(hd_cload_t *L, config_setting_t *s);
 
 /* Formats "FILE:LINE: PATH: problem" into L->errstr; returns -1. */
 int hd_cload_err(hd_cload_t *L, int line, const char *path, const char *fmt, ...)

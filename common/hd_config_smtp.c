@@ -40,7 +40,7 @@ static int hd_smtp_int(hd_cload_t *L, config_setting_t *s, const char *path, int
                 return hd_cload_err(L, config_setting_source_line(s), path,
                                     "expected an integer, got %s",
                                     hd_cload_type_name(config_setting_type(s)));
-        v = config_setting_get_int64(s);
+        v = hd_cload_int_value(L, s);
         if (v < min || v > max)
                 return hd_cload_err(L, config_setting_source_line(s), path,
                                     "must be between %d and %d, got %lld", min, max, v);

@@ -79,6 +79,19 @@ static void test_invalid(void)
         expect_error("kafka = { bootstrap_servers = [\"a\"]; };",
                      "t.conf:1: kafka.bootstrap_servers: expected a string, number or "
                      "boolean, got an array");
+        /* libconfig keeps 32 bits: 4294967302 would silently read as 6 */
+        expect_error("webhook = {\n workers = 4294967302; };",
+                     "t.conf:2: webhook.workers: must be between 1 and 256, got 4294967302");
+        expect_error("webhook = { workers = 0x100000006; };",
+                     "t.conf:1: webhook.workers: must be between 1 and 256, got 4294967302");
+        expect_error("email = { profiles = ( { name = \"a\"; host = \"h\";\n"
+                     " from_address = \"x@y\"; port = 4294967321; } ); };",
+                     "t.conf:2: email.profiles[0].port: must be between 1 and 65535, got "
+                     "4294967321");
+        expect_error("kafka = {\n linger_ms = 4294967301; };",
+                     "t.conf:2: kafka.linger_ms: Configuration property "
+                     "\"queue.buffering.max.ms\" value 4.29497e+09 is outside allowed range "
+                     "0..900000");
         expect_error("dev = { brokers = 12; };",
                      "t.conf:1: dev.brokers: must be between 1 and 9, got 12");
         expect_error("webhook = { group = \"\"; };",
