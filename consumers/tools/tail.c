@@ -12,6 +12,7 @@
 #include "hd_log.h"
 #include "hd_registry.h"
 #include "hd_serde.h"
+#include "hd_util.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -74,6 +75,27 @@ static int hd_tail_assign(hd_tail_t *t, char **topics, int ntopics, char *errstr
         return r;
 }
 
+/* The key as a JSON string; bytes that are not UTF-8 are shown as \xNN. */
+static json_t *hd_tail_key(const rd_kafka_message_t *m)
+{
+        const unsigned char *k = m->key;
+        json_t *j;
+        char *buf;
+        size_t n = 0;
+
+        if (!k)
+                return json_null();
+        if ((j = json_stringn((const char *)k, m->key_len)))
+                return j;
+        buf = hd_malloc(m->key_len * 4 + 1);
+        for (size_t i = 0; i < m->key_len; i++)
+                n += (size_t)(k[i] >= 0x80 || !k[i] ? sprintf(buf + n, "\\x%02x", k[i])
+                                                    : sprintf(buf + n, "%c", k[i]));
+        j = json_stringn(buf, n);
+        free(buf);
+        return j ? j : json_null();
+}
+
 static void hd_tail_print(hd_tail_t *t, const rd_kafka_message_t *m, json_t *ev)
 {
         json_t *out = ev;
@@ -82,10 +104,13 @@ static void hd_tail_print(hd_tail_t *t, const rd_kafka_message_t *m, json_t *ev)
         if (!t->events_only) {
                 out = json_pack("{s:s, s:i, s:I, s:o, s:O}", "topic",
                                 rd_kafka_topic_name(m->rkt), "partition", m->partition,
-                                "offset", (json_int_t)m->offset, "key",
-                                m->key ? json_stringn((const char *)m->key, m->key_len)
-                                       : json_null(),
+                                "offset", (json_int_t)m->offset, "key", hd_tail_key(m),
                                 "event", ev);
+        }
+        if (!out) {
+                fprintf(stderr, "herald tail: %s [%d] @%lld: cannot print this record\n",
+                        rd_kafka_topic_name(m->rkt), (int)m->partition, (long long)m->offset);
+                return;
         }
         s = json_dumps(out, JSON_COMPACT);
         puts(s);

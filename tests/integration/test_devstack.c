@@ -34,7 +34,7 @@ static void test_front_and_help(void)
 
 /* Produces one framed event with a plain librdkafka producer. */
 static int produce_frame(const hd_testenv_t *env, const char *topic, const void *buf,
-                         size_t len)
+                         size_t len, const char *key)
 {
         char err[512];
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -46,7 +46,7 @@ static int produce_frame(const hd_testenv_t *env, const char *topic, const void 
         if (!rk)
                 return -1;
         r = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
-                              RD_KAFKA_V_VALUE((void *)buf, len), RD_KAFKA_V_KEY("A-42", 4),
+                              RD_KAFKA_V_VALUE((void *)buf, len), RD_KAFKA_V_KEY(key, strlen(key)),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         if (!r)
                 r = rd_kafka_flush(rk, 10000);
@@ -94,13 +94,21 @@ static void test_serde_across_processes(hd_testenv_t *env)
         HD_CHECK_MSG(hd_serde_encode(serde, id, ev, &buf, &len, err, sizeof(err)) == 0,
                      "%s", err);
         hd_serde_destroy(serde);
-        HD_CHECK(produce_frame(env, "billing.events.ordered", buf, len) == 0);
+        HD_CHECK(produce_frame(env, "billing.events.ordered", buf, len, "A-42") == 0);
         HD_CHECK_INT_EQ(hd_test_run(argv, NULL, &out, &errout), 0);
         got = json_loads(out ? out : "", 0, NULL);
         HD_CHECK_MSG(got && json_equal(got, ev), "decoded by herald tail: %s (stderr: %s)",
                      out, errout);
         json_decref(got);
         free(out), free(errout);
+        /* A key that is not UTF-8 is printed escaped, never a crash. */
+        {
+                char *argv2[] = {"herald-tail", "--config", env->config_path, NULL};
+                HD_CHECK(produce_frame(env, "billing.events.ordered", buf, len, "\xff\xfeK") == 0);
+                HD_CHECK_INT_EQ(hd_test_run(argv2, NULL, &out, &errout), 0);
+                HD_CHECK_CONTAINS(out, "\"key\":\"\\\\xff\\\\xfeK\"");
+                free(out), free(errout);
+        }
 out:
         free(buf);
         json_decref(ev);
