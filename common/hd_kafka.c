@@ -73,3 +73,25 @@ int hd_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms,
         rd_kafka_topic_destroy(rkt);
         return n;
 }
+
+rd_kafka_t *hd_kafka_reader_new(rd_kafka_conf_t *conf, const char *group, int partition_eof,
+                                char *errstr, size_t errstr_size)
+{
+        char err[512];
+        rd_kafka_t *rk;
+
+        /* assign() needs a group.id, but nothing is joined or committed. */
+        if (hd_kafka_conf_set(conf, "group.id", group, errstr, errstr_size) ||
+            hd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, errstr_size) ||
+            hd_kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr, errstr_size) ||
+            hd_kafka_conf_set(conf, "enable.partition.eof", partition_eof ? "true" : "false",
+                              errstr, errstr_size)) {
+                rd_kafka_conf_destroy(conf);
+                return NULL;
+        }
+        if (!(rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err)))) {
+                rd_kafka_conf_destroy(conf);
+                hd_seterr(errstr, errstr_size, "kafka consumer: %s", err);
+        }
+        return rk;
+}

@@ -19,6 +19,14 @@ rd_kafka_conf_t *hd_kafka_conf_new(const hd_config_t *cfg, char *errstr, size_t 
 int hd_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value,
                       char *errstr, size_t errstr_size);
 
+/*
+ * A consumer that only ever assign()s and never commits (readers that rebuild
+ * state from the beginning: subscriptions cache, registry, tail). Takes conf
+ * (destroyed on failure too). group names the client; the group is never joined.
+ */
+rd_kafka_t *hd_kafka_reader_new(rd_kafka_conf_t *conf, const char *group, int partition_eof,
+                                char *errstr, size_t errstr_size);
+
 /* Number of partitions of topic (metadata request), or -1. */
 int hd_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms,
                              char *errstr, size_t errstr_size);

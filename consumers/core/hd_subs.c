@@ -98,27 +98,14 @@ static void *hd_subs_run(void *arg)
         }
 }
 
+/* Every reader rebuilds from the beginning: assign() only, no commits. */
 static rd_kafka_t *hd_subs_consumer(const hd_config_t *cfg, char *errstr, size_t errstr_size)
 {
         rd_kafka_conf_t *conf = hd_kafka_conf_new(cfg, errstr, errstr_size);
-        char err[512];
-        rd_kafka_t *rk;
 
-        if (!conf)
-                return NULL;
-        /* assign() only, no commits: every reader rebuilds from the beginning. */
-        if (hd_kafka_conf_set(conf, "group.id", "herald-subscriptions-reader", errstr,
-                              errstr_size) ||
-            hd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, errstr_size) ||
-            hd_kafka_conf_set(conf, "enable.partition.eof", "false", errstr, errstr_size)) {
-                rd_kafka_conf_destroy(conf);
-                return NULL;
-        }
-        if (!(rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err)))) {
-                rd_kafka_conf_destroy(conf);
-                hd_seterr(errstr, errstr_size, "kafka consumer: %s", err);
-        }
-        return rk;
+        return conf ? hd_kafka_reader_new(conf, "herald-subscriptions-reader", 0, errstr,
+                                          errstr_size)
+                    : NULL;
 }
 
 /* Assigns every partition from the beginning and reads each to its end. */

@@ -169,26 +169,15 @@ static int hd_tail_setup(hd_tail_t *t, char **topics, int ntopics, char *errstr,
                          size_t errstr_size)
 {
         rd_kafka_conf_t *conf;
-        char err[512];
 
         if (!(t->reg = hd_registry_from_config(t->cfg, errstr, errstr_size)))
                 return -1;
         t->serde = hd_serde_new((size_t)t->cfg->serde.max_message_bytes,
                                 hd_registry_fetch_cb, t->reg);
-        if (!(conf = hd_kafka_conf_new(t->cfg, errstr, errstr_size)))
-                return -1;
         /* No group membership and no commits: reading must not disturb consumers. */
-        if (hd_kafka_conf_set(conf, "group.id", "herald-tail", errstr, errstr_size) ||
-            hd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, errstr_size) ||
-            hd_kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr,
-                              errstr_size)) {
-                rd_kafka_conf_destroy(conf);
+        if (!(conf = hd_kafka_conf_new(t->cfg, errstr, errstr_size)) ||
+            !(t->rk = hd_kafka_reader_new(conf, "herald-tail", 0, errstr, errstr_size)))
                 return -1;
-        }
-        if (!(t->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err)))) {
-                rd_kafka_conf_destroy(conf);
-                return hd_seterr(errstr, errstr_size, "kafka consumer: %s", err);
-        }
         return hd_tail_assign(t, topics, ntopics, errstr, errstr_size);
 }
 

@@ -126,28 +126,12 @@ static void hd_reg_replay_msg(hd_reg_store_t *st, const rd_kafka_message_t *m)
         json_decref(value);
 }
 
+/* The registry always rebuilds from the beginning: a reader that never commits.
+ * (A consumer does not ask for topic auto-creation by default.) */
 static rd_kafka_t *hd_reg_reader(hd_reg_store_t *st, char *errstr, size_t errstr_size)
 {
-        rd_kafka_conf_t *conf = rd_kafka_conf_dup(st->conf);
-        char err[512];
-        rd_kafka_t *rk;
-
-        /*
-         * assign() needs a group.id, but the group is never joined and nothing is
-         * committed: the registry always rebuilds from the beginning. (A consumer
-         * does not ask for topic auto-creation by default.)
-         */
-        if (hd_kafka_conf_set(conf, "group.id", "herald-registry-reader", errstr, errstr_size) ||
-            hd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, errstr_size) ||
-            hd_kafka_conf_set(conf, "enable.partition.eof", "true", errstr, errstr_size)) {
-                rd_kafka_conf_destroy(conf);
-                return NULL;
-        }
-        if (!(rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err)))) {
-                rd_kafka_conf_destroy(conf);
-                hd_seterr(errstr, errstr_size, "kafka consumer: %s", err);
-        }
-        return rk;
+        return hd_kafka_reader_new(rd_kafka_conf_dup(st->conf), "herald-registry-reader", 1,
+                                   errstr, errstr_size);
 }
 
 /* Partition count of the topic: 0 when it does not exist, -1 on error. */
