@@ -92,6 +92,18 @@ static const hd_cspec_t hd_cspecs[] = {
         {"webhook.allow_cidrs", HD_CT_STRLIST, OFF(webhook.allow_cidrs), 0, 64, NULL,
          hd_check_cidr},
         {"email.group", HD_CT_STR, OFF(email.group), 0, 0, "herald-maild", hd_check_group},
+        {"email.workers", HD_CT_INT, OFF(email.workers), 1, 256, "8", NULL},
+        {"email.max_in_flight", HD_CT_INT, OFF(email.max_in_flight), 1, 100000, "64", NULL},
+        {"email.window", HD_CT_INT, OFF(email.window), 1, 1000000, "1000", NULL},
+        {"email.retry_schedule", HD_CT_STR, OFF(email.retry_schedule), 0, 0,
+         "0s,1m,5m,30m,2h,5h,10h,10h", hd_check_schedule},
+        {"email.commit_interval_ms", HD_CT_INT, OFF(email.commit_interval_ms), 10, 60000,
+         "500", NULL},
+        {"email.revoke_timeout_ms", HD_CT_INT, OFF(email.revoke_timeout_ms), 0, 600000,
+         "10000", NULL},
+        {"email.metrics_listen", HD_CT_STR, OFF(email.metrics_listen), 0, 0,
+         "127.0.0.1:9465", hd_check_listen_opt},
+        {"email.tls.ca_file", HD_CT_STR, OFF(email.ca_file), 0, 0, NULL, NULL},
         {"dev.brokers", HD_CT_INT, OFF(dev.brokers), 1, 9, "3", NULL},
         {"dev.state_dir", HD_CT_STR, OFF(dev.state_dir), 0, 0, ".state/dev", NULL},
 };
@@ -99,7 +111,8 @@ static const hd_cspec_t hd_cspecs[] = {
 
 /* Settings that are groups; "kafka" is the librdkafka passthrough. */
 static const char *const hd_cgroups[] = {"log", "topics", "registry", "registry_server",
-                                         "serde", "producer", "webhook", "webhook.tls", "email", "dev",
+                                         "serde", "producer", "webhook", "webhook.tls", "email",
+                                         "email.tls", "dev",
                                          "kafka"};
 
 

@@ -101,6 +101,14 @@ typedef struct hd_config {
 
         struct {
                 char *group;          /* email.group */
+                int workers;          /* email.workers: parallel SMTP sends */
+                int max_in_flight;    /* email.max_in_flight: messages at once, all subs */
+                int window;           /* email.window */
+                char *retry_schedule; /* email.retry_schedule */
+                int commit_interval_ms; /* email.commit_interval_ms */
+                int revoke_timeout_ms;  /* email.revoke_timeout_ms */
+                char *metrics_listen;   /* email.metrics_listen: Prometheus, "" = off */
+                char *ca_file;        /* email.tls.ca_file: extra CA for SMTP TLS (dev/test) */
                 hd_smtp_profile_t *profiles; /* email.profiles = ( { … }, … ) */
                 size_t nprofiles;
         } email;

@@ -1,19 +1,18 @@
 /*
- * hd_whd_records: records in, per assigned partition: completion tracking,
+ * hd_rt_records: records in, per assigned partition: completion tracking,
  * fan-out to the matching subscriptions, commits of what is final, back-pressure
  * by pausing, and rebalances (eager: finish or abandon within a bound, commit,
  * release).
  */
-#include "hd_whd.h"
+#include "hd_rt_internal.h"
 #include "hd_log.h"
 #include "hd_sub.h"
-#include "hd_wh_body.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static hd_part_t *hd_whd_part(hd_whd_t *w, const char *topic, int32_t partition)
+static hd_part_t *hd_rt_part(hd_rt_t *w, const char *topic, int32_t partition)
 {
         for (hd_part_t *p = w->parts; p; p = p->next)
                 if (!p->revoked && p->partition == partition && !strcmp(p->topic, topic))
@@ -21,7 +20,7 @@ static hd_part_t *hd_whd_part(hd_whd_t *w, const char *topic, int32_t partition)
         return NULL;
 }
 
-static hd_job_t *hd_whd_job(hd_rec_t *rec, json_t *sub)
+static hd_job_t *hd_rt_job(hd_rec_t *rec, json_t *sub)
 {
         hd_job_t *job = hd_calloc(1, sizeof(*job));
 
@@ -30,32 +29,33 @@ static hd_job_t *hd_whd_job(hd_rec_t *rec, json_t *sub)
         return job;
 }
 
-/* One job per matching webhook subscription, each in its (subscription, key) lane. */
-static void hd_whd_fan_out(hd_whd_t *w, hd_rec_t *rec)
+/* One job per matching subscription of the channel, each in its (subscription, key) lane. */
+static void hd_rt_fan_out(hd_rt_t *w, hd_rec_t *rec)
 {
         const char *type = json_string_value(json_object_get(rec->event, "type"));
         json_t *all = hd_subs_snapshot(w->subs), *sub;
         const char *id;
+        size_t limit;
 
         rec->pending = 1; /* held while fanning out */
         json_object_foreach(all, id, sub) {
                 hd_job_t *job;
                 char err[300];
-                if (strcmp(json_string_value(json_object_get(sub, "channel")) ?: "", "webhook") ||
+                if (strcmp(json_string_value(json_object_get(sub, "channel")) ?: "", w->ch->name) ||
                     !hd_sub_matches(sub, type))
                         continue;
-                job = hd_whd_job(rec, sub);
+                job = hd_rt_job(rec, sub);
                 rec->pending++;
-                hd_wh_message_id(rec->event, sub, job->msg_id, sizeof(job->msg_id));
-                hd_dispatch_set_limit(w->dispatch, id, (size_t)json_integer_value(json_object_get(
-                                                               json_object_get(sub, "webhook"),
-                                                               "max_in_flight")));
+                w->ch->message_id(rec->event, sub, job->msg_id, sizeof(job->msg_id));
+                limit = w->ch->max_in_flight ? w->ch->max_in_flight(sub) : 0;
+                if (limit)
+                        hd_dispatch_set_limit(w->dispatch, id, limit);
                 job->dj = hd_dispatch_submit(w->dispatch, id,
                                              rec->part->ordered ? (rec->key ?: "") : NULL, job);
-                if (!(job->body = hd_wh_body(rec->event, sub, err, sizeof(err)))) {
-                        /* dead-lettered when its turn in the lane comes (start_ready) */
+                job->payload = w->ch->prepare(w->ctx, rec->event, sub, job->msg_id, err,
+                                              sizeof(err));
+                if (!job->payload) /* dead-lettered when its turn in the lane comes */
                         snprintf(job->res.error, sizeof(job->res.error), "%s", err);
-                }
         }
         json_decref(all);
         if (--rec->pending == 0) { /* nobody subscribed: final at once */
@@ -65,9 +65,9 @@ static void hd_whd_fan_out(hd_whd_t *w, hd_rec_t *rec)
         }
 }
 
-void hd_whd_record(hd_whd_t *w, const rd_kafka_message_t *m)
+void hd_rt_record(hd_rt_t *w, const rd_kafka_message_t *m)
 {
-        hd_part_t *part = hd_whd_part(w, rd_kafka_topic_name(m->rkt), m->partition);
+        hd_part_t *part = hd_rt_part(w, rd_kafka_topic_name(m->rkt), m->partition);
         char err[HD_ERRSTR_SIZE];
         hd_rec_t *rec;
         int r;
@@ -86,15 +86,15 @@ void hd_whd_record(hd_whd_t *w, const rd_kafka_message_t *m)
         rec->rawlen = m->len;
         r = hd_serde_decode(w->serde, m->payload, m->len, &rec->event, err, sizeof(err));
         if (r) { /* poison: dead-letter it with its reason, the stream goes on */
-                hd_job_t *job = hd_whd_job(rec, NULL);
+                hd_job_t *job = hd_rt_job(rec, NULL);
                 rec->pending = 1;
                 snprintf(job->msg_id, sizeof(job->msg_id), "%s@%lld", part->topic,
                          (long long)m->offset);
                 snprintf(job->res.error, sizeof(job->res.error), "%s", err);
-                hd_whd_dead_letter(w, job, hd_serde_err_name(r));
+                hd_rt_dead_letter(w, job, hd_serde_err_name(r));
                 return;
         }
-        hd_whd_fan_out(w, rec);
+        hd_rt_fan_out(w, rec);
 }
 
 /*
@@ -103,7 +103,7 @@ void hd_whd_record(hd_whd_t *w, const rd_kafka_message_t *m)
  * rebalance) is sent again next time instead of being forgotten, which would
  * widen the redelivery window after a crash.
  */
-void hd_whd_commit(hd_whd_t *w, int sync)
+void hd_rt_commit(hd_rt_t *w, int sync)
 {
         rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
         rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -125,7 +125,7 @@ void hd_whd_commit(hd_whd_t *w, int sync)
         }
         (void)sync;
         if (list->cnt && (err = rd_kafka_commit(w->consumer, list, 0)))
-                hd_logkv(HD_LOG_WARN, "webhookd", "commit failed, will retry", "error",
+                hd_logkv(HD_LOG_WARN, w->ch->name, "commit failed, will retry", "error",
                          rd_kafka_err2str(err), NULL);
         for (int i = 0; list->cnt && i < list->cnt; i++) {
                 rd_kafka_topic_partition_t *tp = &list->elems[i];
@@ -143,7 +143,7 @@ void hd_whd_commit(hd_whd_t *w, int sync)
         w->last_commit_us = hd_mono_us();
 }
 
-size_t hd_whd_open_records(hd_whd_t *w, int revoked_only)
+size_t hd_rt_open_records(hd_rt_t *w, int revoked_only)
 {
         size_t n = 0;
 
@@ -154,9 +154,9 @@ size_t hd_whd_open_records(hd_whd_t *w, int revoked_only)
 }
 
 /* Bounded memory: a partition with a full window is paused until half of it drains. */
-void hd_whd_flow_control(hd_whd_t *w)
+void hd_rt_flow_control(hd_rt_t *w)
 {
-        size_t window = (size_t)w->cfg->webhook.window;
+        size_t window = (size_t)w->rc.window;
 
         for (hd_part_t *p = w->parts; p; p = p->next) {
                 size_t open = p->revoked ? 0 : hd_tracker_open(p->tracker);
@@ -175,14 +175,14 @@ void hd_whd_flow_control(hd_whd_t *w)
         }
 }
 
-static void hd_whd_assign(hd_whd_t *w, rd_kafka_topic_partition_list_t *parts)
+static void hd_rt_assign(hd_rt_t *w, rd_kafka_topic_partition_list_t *parts)
 {
         rd_kafka_resp_err_t err;
 
         /* Where each partition stands, and what finished beyond it (metadata). */
         err = rd_kafka_committed(w->consumer, parts, 10000);
         if (err)
-                hd_logkv(HD_LOG_WARN, "webhookd", "could not read committed offsets", "error",
+                hd_logkv(HD_LOG_WARN, w->ch->name, "could not read committed offsets", "error",
                          rd_kafka_err2str(err), NULL);
         for (int i = 0; i < parts->cnt; i++) {
                 rd_kafka_topic_partition_t *tp = &parts->elems[i];
@@ -205,9 +205,9 @@ static void hd_whd_assign(hd_whd_t *w, rd_kafka_topic_partition_list_t *parts)
 
 /* Revoke: no new records for these partitions; in-flight work gets a bounded wait;
  * what is final is committed; the rest is abandoned for the next owner. */
-static void hd_whd_revoke(hd_whd_t *w, rd_kafka_topic_partition_list_t *parts)
+static void hd_rt_revoke(hd_rt_t *w, rd_kafka_topic_partition_list_t *parts)
 {
-        int64_t deadline = hd_mono_us() + (int64_t)w->cfg->webhook.revoke_timeout_ms * 1000;
+        int64_t deadline = hd_mono_us() + (int64_t)w->rc.revoke_timeout_ms * 1000;
 
         for (int i = 0; i < parts->cnt; i++)
                 for (hd_part_t *p = w->parts; p; p = p->next)
@@ -221,43 +221,43 @@ static void hd_whd_revoke(hd_whd_t *w, rd_kafka_topic_partition_list_t *parts)
                                 open += hd_tracker_open(p->tracker);
                 if (!open)
                         break;
-                hd_whd_drain_results(w);
-                hd_whd_start_ready(w);
-                hd_whd_fire_timers(w);
+                hd_rt_drain_results(w);
+                hd_rt_start_ready(w);
+                hd_rt_fire_timers(w);
                 rd_kafka_poll(w->producer, 10);
         }
         for (hd_part_t *p = w->parts; p; p = p->next)
                 if (p->revoked == 2)
                         p->revoked = 0; /* commit them one last time */
-        hd_whd_commit(w, 1);
+        hd_rt_commit(w, 1);
         for (hd_part_t *p = w->parts; p; p = p->next)
                 for (int i = 0; i < parts->cnt; i++)
                         if (!p->revoked && p->partition == parts->elems[i].partition &&
                             !strcmp(p->topic, parts->elems[i].topic))
                                 p->revoked = 1;
-        hd_whd_fire_timers(w); /* abandon waiting retries of revoked partitions */
+        hd_rt_fire_timers(w); /* abandon waiting retries of revoked partitions */
         rd_kafka_assign(w->consumer, NULL);
 }
 
-void hd_whd_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+void hd_rt_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                       rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
-        hd_whd_t *w = opaque;
+        hd_rt_t *w = opaque;
 
         (void)rk;
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-                hd_logkv(HD_LOG_INFO, "webhookd", "partitions assigned", NULL);
-                hd_whd_assign(w, parts);
+                hd_logkv(HD_LOG_INFO, w->ch->name, "partitions assigned", NULL);
+                hd_rt_assign(w, parts);
         } else {
-                hd_logkv(HD_LOG_INFO, "webhookd", "partitions revoked", NULL);
-                hd_whd_revoke(w, parts);
+                hd_logkv(HD_LOG_INFO, w->ch->name, "partitions revoked", NULL);
+                hd_rt_revoke(w, parts);
         }
 }
 
 /* Gauges the loop owns: in flight, paused partitions, lag (cached watermarks). */
-void hd_whd_metrics_update(hd_whd_t *w)
+void hd_rt_metrics_update(hd_rt_t *w)
 {
-        hd_whd_metrics_t *m = &w->metrics;
+        hd_rt_metrics_t *m = &w->metrics;
         long paused = 0;
         size_t n = 0;
 
@@ -267,7 +267,7 @@ void hd_whd_metrics_update(hd_whd_t *w)
                 if (p->revoked)
                         continue;
                 paused += p->paused;
-                if (n < HD_WHD_MAX_LAG &&
+                if (n < HD_RT_MAX_LAG &&
                     !rd_kafka_get_watermark_offsets(w->consumer, p->topic, p->partition, &lo,
                                                     &hi) && hi >= 0) {
                         hd_strlcpy(m->lag[n].topic, p->topic, sizeof(m->lag[n].topic));

@@ -1,5 +1,5 @@
-/* hd_whd_metrics: see hd_whd_metrics.h. */
-#include "hd_whd_metrics.h"
+/* hd_rt_metrics: see hd_rt_metrics.h. */
+#include "hd_rt_metrics.h"
 #include "hd_util.h"
 
 #include <arpa/inet.h>
@@ -9,15 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const double hd_lat_le[HD_WHD_LAT_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1,
+static const double hd_lat_le[HD_RT_LAT_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1,
                                                      0.25,  0.5,  1,     2.5,  10};
 
-void hd_whd_metrics_latency(hd_whd_metrics_t *m, double s)
+void hd_rt_metrics_latency(hd_rt_metrics_t *m, double s)
 {
         pthread_mutex_lock(&m->lock);
         m->lat_count++;
         m->lat_sum += s;
-        for (int i = 0; i < HD_WHD_LAT_BUCKETS; i++)
+        for (int i = 0; i < HD_RT_LAT_BUCKETS; i++)
                 if (s <= hd_lat_le[i])
                         m->lat_bucket[i]++;
         pthread_mutex_unlock(&m->lock);
@@ -47,10 +47,10 @@ static void hd_put(hd_text_t *t, const char *fmt, ...)
         t->len += (size_t)n;
 }
 
-char *hd_whd_metrics_render(hd_whd_metrics_t *m)
+char *hd_rt_metrics_render(hd_rt_metrics_t *m)
 {
         static const char *const cls[] = {"success", "retryable", "failed", "gone"};
-        hd_whd_metrics_t c;
+        hd_rt_metrics_t c;
         hd_text_t t = {hd_malloc(4096), 0, 4096};
         long cum = 0;
 
@@ -77,7 +77,7 @@ char *hd_whd_metrics_render(hd_whd_metrics_t *m)
                c.retries, c.dlq_writes, c.refused, c.in_flight, c.paused_partitions);
         hd_put(&t, "# HELP herald_delivery_latency_seconds Duration of one HTTP attempt.\n"
                    "# TYPE herald_delivery_latency_seconds histogram\n");
-        for (int i = 0; i < HD_WHD_LAT_BUCKETS; i++) {
+        for (int i = 0; i < HD_RT_LAT_BUCKETS; i++) {
                 cum = c.lat_bucket[i];
                 hd_put(&t, "herald_delivery_latency_seconds_bucket{le=\"%g\"} %ld\n", hd_lat_le[i],
                        cum);
@@ -104,7 +104,7 @@ static enum MHD_Result hd_metrics_handler(void *cls, struct MHD_Connection *c, c
         int ok = !strcmp(url, "/metrics") && !strcmp(method, "GET");
 
         (void)version, (void)data, (void)data_size, (void)ctx;
-        text = ok ? hd_whd_metrics_render(cls) : hd_strdup("not found\n");
+        text = ok ? hd_rt_metrics_render(cls) : hd_strdup("not found\n");
         r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
         MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4");
         ret = MHD_queue_response(c, ok ? 200 : 404, r);
@@ -112,7 +112,7 @@ static enum MHD_Result hd_metrics_handler(void *cls, struct MHD_Connection *c, c
         return ret;
 }
 
-int hd_whd_metrics_start(hd_whd_metrics_t *m, const char *listen, int *port, char *errstr,
+int hd_rt_metrics_start(hd_rt_metrics_t *m, const char *listen, int *port, char *errstr,
                          size_t errstr_size)
 {
         struct sockaddr_in sa = {.sin_family = AF_INET};
@@ -140,7 +140,7 @@ int hd_whd_metrics_start(hd_whd_metrics_t *m, const char *listen, int *port, cha
         return 0;
 }
 
-void hd_whd_metrics_stop(hd_whd_metrics_t *m)
+void hd_rt_metrics_stop(hd_rt_metrics_t *m)
 {
         if (m->daemon)
                 MHD_stop_daemon(m->daemon);

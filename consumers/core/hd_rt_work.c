@@ -1,37 +1,32 @@
 /*
- * hd_whd_work: HTTP attempts on worker threads, their outcomes on the loop:
+ * hd_rt_work: the channel's attempts on worker threads, their outcomes on the loop:
  * delivered, retried on the schedule (the job keeps its lane, so order holds),
- * dead-lettered, or the subscription disabled on 410.
+ * dead-lettered, or the subscription disabled (webhook 410).
  */
-#include "hd_whd.h"
+#include "hd_rt_internal.h"
 #include "hd_log.h"
-#include "hd_wh_body.h"
-
-#include <curl/curl.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static void *hd_whd_worker(void *arg)
+static void *hd_rt_worker(void *arg)
 {
-        hd_whd_t *w = arg;
-        void *curl = NULL; /* one handle per worker: its connections stay alive */
+        hd_rt_t *w = arg;
+        void *state = NULL; /* the channel's per-worker state: its open connections */
 
         for (;;) {
                 hd_job_t *job;
-                char h[3][1024], err[256];
-                const char *hdrs[3] = {h[0], h[1], h[2]};
-                const char *url;
+                int64_t t0;
 
                 pthread_mutex_lock(&w->lock);
                 while (!w->todo && !w->stop_workers)
                         pthread_cond_wait(&w->cond, &w->lock);
                 if (!w->todo) {
                         pthread_mutex_unlock(&w->lock);
-                        if (curl)
-                                curl_easy_cleanup(curl);
+                        if (w->ch->worker_end)
+                                w->ch->worker_end(w->ctx, state);
                         return NULL;
                 }
                 job = w->todo;
@@ -40,20 +35,11 @@ static void *hd_whd_worker(void *arg)
                         w->todo_tail = NULL;
                 pthread_mutex_unlock(&w->lock);
 
-                /* A fresh timestamp and signature per attempt (DESIGN §7). */
-                url = json_string_value(json_object_get(json_object_get(job->sub, "webhook"), "url"));
-                if (hd_wh_headers(job->sub, job->msg_id, (int64_t)time(NULL), job->body, h, err,
-                                  sizeof(err))) {
-                        memset(&job->res, 0, sizeof(job->res));
-                        job->res.refused = 1;
-                        snprintf(job->res.error, sizeof(job->res.error), "%s", err);
-                } else {
-                        int64_t t0 = hd_mono_us();
-                        hd_wh_post(&curl, url, job->body, hdrs, 3,
-                                   json_object_get(json_object_get(job->sub, "webhook"), "auth"),
-                                   &w->target, &job->res);
-                        job->seconds = (double)(hd_mono_us() - t0) / 1e6;
-                }
+                memset(&job->res, 0, sizeof(job->res));
+                job->res.retry_after_ms = -1;
+                t0 = hd_mono_us();
+                w->ch->attempt(w->ctx, &state, job->sub, job->msg_id, job->payload, &job->res);
+                job->seconds = (double)(hd_mono_us() - t0) / 1e6;
                 pthread_mutex_lock(&w->lock);
                 job->next = w->done;
                 w->done = job;
@@ -61,21 +47,21 @@ static void *hd_whd_worker(void *arg)
         }
 }
 
-int hd_whd_workers_start(hd_whd_t *w, char *errstr, size_t errstr_size)
+int hd_rt_workers_start(hd_rt_t *w, char *errstr, size_t errstr_size)
 {
         pthread_mutex_init(&w->lock, NULL);
         pthread_cond_init(&w->cond, NULL);
-        w->nthreads = w->cfg->webhook.workers;
+        w->nthreads = w->rc.workers;
         w->threads = hd_calloc((size_t)w->nthreads, sizeof(pthread_t));
         for (int i = 0; i < w->nthreads; i++)
-                if (pthread_create(&w->threads[i], NULL, hd_whd_worker, w)) {
+                if (pthread_create(&w->threads[i], NULL, hd_rt_worker, w)) {
                         w->nthreads = i;
                         return hd_seterr(errstr, errstr_size, "cannot start worker threads");
                 }
         return 0;
 }
 
-void hd_whd_workers_stop(hd_whd_t *w)
+void hd_rt_workers_stop(hd_rt_t *w)
 {
         pthread_mutex_lock(&w->lock);
         w->stop_workers = 1;
@@ -88,7 +74,7 @@ void hd_whd_workers_stop(hd_whd_t *w)
         w->nthreads = 0;
 }
 
-void hd_whd_submit_attempt(hd_whd_t *w, hd_job_t *job)
+void hd_rt_submit_attempt(hd_rt_t *w, hd_job_t *job)
 {
         job->attempt++;
         job->next = NULL;
@@ -102,10 +88,11 @@ void hd_whd_submit_attempt(hd_whd_t *w, hd_job_t *job)
         pthread_mutex_unlock(&w->lock);
 }
 
-static void hd_job_free(hd_job_t *job)
+static void hd_job_free(hd_rt_t *w, hd_job_t *job)
 {
         json_decref(job->sub);
-        free(job->body);
+        if (job->payload)
+                w->ch->payload_free(job->payload);
         free(job);
 }
 
@@ -118,7 +105,7 @@ static void hd_rec_free(hd_rec_t *rec)
 }
 
 /* A delivery reached a final state; the record is final with its last one. */
-void hd_whd_job_final(hd_whd_t *w, hd_job_t *job)
+void hd_rt_job_final(hd_rt_t *w, hd_job_t *job)
 {
         hd_rec_t *rec = job->rec;
 
@@ -129,7 +116,7 @@ void hd_whd_job_final(hd_whd_t *w, hd_job_t *job)
                         hd_tracker_done(rec->part->tracker, rec->offset);
                 hd_rec_free(rec);
         }
-        hd_job_free(job);
+        hd_job_free(w, job);
 }
 
 static void hd_hdr(rd_kafka_headers_t *h, const char *name, const char *fmt, ...)
@@ -148,9 +135,9 @@ static void hd_hdr(rd_kafka_headers_t *h, const char *name, const char *fmt, ...
 
 /*
  * Writes the record to the DLQ with the reason in headers; the delivery becomes
- * final only when the write is acknowledged (hd_whd_dlq_report).
+ * final only when the write is acknowledged (hd_rt_dlq_report).
  */
-void hd_whd_dead_letter(hd_whd_t *w, hd_job_t *job, const char *reason)
+void hd_rt_dead_letter(hd_rt_t *w, hd_job_t *job, const char *reason)
 {
         hd_rec_t *rec = job->rec;
         rd_kafka_headers_t *h = rd_kafka_headers_new(9);
@@ -174,7 +161,7 @@ void hd_whd_dead_letter(hd_whd_t *w, hd_job_t *job, const char *reason)
                                 RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(job), RD_KAFKA_V_END);
         if (err) {
                 rd_kafka_headers_destroy(h);
-                hd_logkv(HD_LOG_WARN, "webhookd", "DLQ write refused, will retry", "error",
+                hd_logkv(HD_LOG_WARN, w->ch->name, "DLQ write refused, will retry", "error",
                          rd_kafka_err2str(err), NULL);
                 job->due_us = hd_mono_us() + 1000000; /* try the write again in 1 s */
                 job->dlq_retry = 1;
@@ -183,14 +170,14 @@ void hd_whd_dead_letter(hd_whd_t *w, hd_job_t *job, const char *reason)
         }
 }
 
-void hd_whd_dlq_report(hd_whd_t *w, const rd_kafka_message_t *m)
+void hd_rt_dlq_report(hd_rt_t *w, const rd_kafka_message_t *m)
 {
         hd_job_t *job = m->_private;
 
         if (!job)
                 return;
         if (m->err) { /* not written: the record must not count as final */
-                hd_logkv(HD_LOG_WARN, "webhookd", "DLQ write failed, will retry", "error",
+                hd_logkv(HD_LOG_WARN, w->ch->name, "DLQ write failed, will retry", "error",
                          rd_kafka_err2str(m->err), NULL);
                 job->due_us = hd_mono_us() + 1000000;
                 job->dlq_retry = 1;
@@ -203,13 +190,14 @@ void hd_whd_dlq_report(hd_whd_t *w, const rd_kafka_message_t *m)
         w->metrics.dead_lettered++;
         w->metrics.dlq_writes++;
         pthread_mutex_unlock(&w->metrics.lock);
-        hd_logkv(HD_LOG_WARN, "webhookd", "dead-lettered", "reason", job->reason, "msg_id",
+        hd_logkv(HD_LOG_WARN, w->ch->name, "dead-lettered", "reason", job->reason, "msg_id",
                  job->msg_id, NULL);
-        hd_whd_job_final(w, job);
+        hd_rt_job_final(w, job);
 }
 
-/* 410 Gone: the subscription is disabled for every consumer (next version). */
-static void hd_whd_disable(hd_whd_t *w, hd_job_t *job)
+/* The endpoint said it is gone for good (webhook 410): the subscription is disabled
+ * for every consumer by writing its next version. */
+static void hd_rt_disable(hd_rt_t *w, hd_job_t *job)
 {
         const char *id = json_string_value(json_object_get(job->sub, "id"));
         json_t *cur = hd_subs_get(w->subs, id), *next;
@@ -218,7 +206,7 @@ static void hd_whd_disable(hd_whd_t *w, hd_job_t *job)
         if (!cur)
                 return;
         next = json_deep_copy(cur);
-        json_object_set_new(next, "disabled", json_string("410 Gone from the endpoint"));
+        json_object_set_new(next, "disabled", json_string(job->res.error[0] ? job->res.error : "gone"));
         json_object_set_new(next, "version",
                             json_integer(json_integer_value(json_object_get(cur, "version")) + 1));
         json_object_set_new(next, "updated_at", json_integer(hd_now_ms()));
@@ -227,22 +215,22 @@ static void hd_whd_disable(hd_whd_t *w, hd_job_t *job)
                           RD_KAFKA_V_KEY(id, strlen(id)), RD_KAFKA_V_VALUE(text, strlen(text)),
                           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE), RD_KAFKA_V_OPAQUE(NULL),
                           RD_KAFKA_V_END);
-        hd_logkv(HD_LOG_WARN, "webhookd", "subscription disabled: endpoint answered 410",
-                 "subscription", id, NULL);
+        hd_logkv(HD_LOG_WARN, w->ch->name, "subscription disabled", "subscription", id, "reason",
+                 job->res.error, NULL);
         json_decref(next);
         json_decref(cur);
 }
 
-static void hd_whd_outcome(hd_whd_t *w, hd_job_t *job)
+static void hd_rt_outcome(hd_rt_t *w, hd_job_t *job)
 {
-        hd_outcome_t o = job->res.refused ? HD_OUTCOME_DEAD : hd_retry_classify_http(job->res.status);
+        hd_outcome_t o = job->res.refused ? HD_OUTCOME_DEAD : job->res.outcome;
         char reason[64];
         int64_t delay;
 
         if (job->sub) {
-                hd_whd_metrics_t *mt = &w->metrics;
+                hd_rt_metrics_t *mt = &w->metrics;
                 if (!job->res.refused)
-                        hd_whd_metrics_latency(mt, job->seconds);
+                        hd_rt_metrics_latency(mt, job->seconds);
                 pthread_mutex_lock(&mt->lock);
                 mt->refused += job->res.refused;
                 mt->by_class[o == HD_OUTCOME_DELIVERED ? 0 : o == HD_OUTCOME_RETRY ? 1
@@ -253,24 +241,22 @@ static void hd_whd_outcome(hd_whd_t *w, hd_job_t *job)
                 pthread_mutex_unlock(&mt->lock);
         }
         if (job->rec->part->revoked == 1) { /* abandoned on rebalance: the next owner redelivers */
-                hd_whd_job_final(w, job);
+                hd_rt_job_final(w, job);
                 return;
         }
         switch (o) {
         case HD_OUTCOME_DELIVERED:
                 w->delivered++;
-                hd_whd_job_final(w, job);
+                hd_rt_job_final(w, job);
                 return;
         case HD_OUTCOME_DISABLE:
                 w->disabled++;
-                hd_whd_disable(w, job);
-                hd_whd_job_final(w, job);
+                hd_rt_disable(w, job);
+                hd_rt_job_final(w, job);
                 return;
         case HD_OUTCOME_RETRY:
                 delay = hd_retry_delay(&w->sched, (size_t)job->attempt + 1,
-                                       hd_retry_after_parse(job->res.retry_after,
-                                                            (int64_t)time(NULL)),
-                                       &w->seed);
+                                       job->res.retry_after_ms, &w->seed);
                 if (delay >= 0) {
                         w->retried++;
                         job->due_us = hd_mono_us() + delay * 1000;
@@ -281,13 +267,17 @@ static void hd_whd_outcome(hd_whd_t *w, hd_job_t *job)
                 snprintf(reason, sizeof(reason), "retries_exhausted");
                 break;
         default:
-                snprintf(reason, sizeof(reason), job->res.refused ? "target_refused"
-                                                                   : "http_%ld", job->res.status);
+                if (job->res.reason[0])
+                        hd_strlcpy(reason, job->res.reason, sizeof(reason));
+                else
+                        snprintf(reason, sizeof(reason), job->res.refused ? "target_refused"
+                                                                           : "status_%ld",
+                                 job->res.status);
         }
-        hd_whd_dead_letter(w, job, reason);
+        hd_rt_dead_letter(w, job, reason);
 }
 
-void hd_whd_drain_results(hd_whd_t *w)
+void hd_rt_drain_results(hd_rt_t *w)
 {
         hd_job_t *list;
 
@@ -298,11 +288,11 @@ void hd_whd_drain_results(hd_whd_t *w)
         while (list) {
                 hd_job_t *job = list;
                 list = list->next;
-                hd_whd_outcome(w, job);
+                hd_rt_outcome(w, job);
         }
 }
 
-void hd_whd_fire_timers(hd_whd_t *w)
+void hd_rt_fire_timers(hd_rt_t *w)
 {
         int64_t now = hd_mono_us();
         hd_job_t **pp = &w->timers;
@@ -315,24 +305,24 @@ void hd_whd_fire_timers(hd_whd_t *w)
                 }
                 *pp = job->next;
                 if (job->rec->part->revoked == 1)
-                        hd_whd_job_final(w, job); /* abandoned */
+                        hd_rt_job_final(w, job); /* abandoned */
                 else if (job->dlq_retry)
-                        job->dlq_retry = 0, hd_whd_dead_letter(w, job, NULL);
+                        job->dlq_retry = 0, hd_rt_dead_letter(w, job, NULL);
                 else
-                        hd_whd_submit_attempt(w, job);
+                        hd_rt_submit_attempt(w, job);
         }
 }
 
 /* Jobs the dispatch lets start now go to the workers. */
-void hd_whd_start_ready(hd_whd_t *w)
+void hd_rt_start_ready(hd_rt_t *w)
 {
         hd_djob_t *dj;
 
         while ((dj = hd_dispatch_next(w->dispatch))) {
                 hd_job_t *job = hd_djob_data(dj);
-                if (!job->body) /* its parameters could not be rendered for this event */
-                        hd_whd_dead_letter(w, job, "render_failed");
+                if (!job->payload) /* it could not be rendered for this event */
+                        hd_rt_dead_letter(w, job, "render_failed");
                 else
-                        hd_whd_submit_attempt(w, job);
+                        hd_rt_submit_attempt(w, job);
         }
 }

@@ -1,25 +1,24 @@
 /*
- * herald-webhookd internals. One thread (the loop) owns every piece of delivery
+ * hd_rt internals (see hd_rt.h). One thread (the loop) owns every piece of delivery
  * state: assigned partitions and their completion trackers, records in flight,
- * the dispatch lanes and retry timers; worker threads only perform HTTP attempts
+ * the dispatch lanes and retry timers; worker threads only perform the channel's attempts
  * and hand results back through a queue. That keeps invariants 1-6 of DESIGN §5
  * checkable in one place: a record is final when each of its deliveries is
  * delivered, dead-lettered (DLQ write acknowledged) or its subscription disabled,
  * and only final records move the committed offset.
  */
-#ifndef HD_WHD_H
-#define HD_WHD_H
+#ifndef HD_RT_INTERNAL_H
+#define HD_RT_INTERNAL_H
 
 #include "hd_config.h"
+#include "hd_rt.h"
 #include "hd_dispatch.h"
 #include "hd_registry.h"
 #include "hd_retry.h"
 #include "hd_serde.h"
-#include "hd_ssrf.h"
 #include "hd_subs.h"
 #include "hd_tracker.h"
-#include "hd_wh_http.h"
-#include "hd_whd_metrics.h"
+#include "hd_rt_metrics.h"
 
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
@@ -51,27 +50,27 @@ typedef struct hd_job {
         json_t *sub;               /* NULL: a record-level dead letter (decode failure) */
         hd_djob_t *dj;             /* its dispatch slot (lane) while not final */
         char msg_id[200];
-        char *body;
-        int attempt;               /* HTTP attempts made */
+        void *payload;             /* the channel's prepared delivery; NULL: not renderable */
+        int attempt;               /* attempts made */
         int dlq_retry;             /* the timer re-writes the DLQ record, not HTTP */
         int64_t due_us;            /* retry timer */
-        hd_wh_result_t res;
+        hd_rt_result_t res;
         double seconds;            /* duration of the last attempt */
         char reason[300];          /* why it is dead-lettered */
         struct hd_job *next;       /* work queue, done queue or timer list */
 } hd_job_t;
 
-typedef struct hd_whd {
-        hd_config_t *cfg;
+struct hd_rt {
+        const hd_config_t *cfg;
+        hd_rt_conf_t rc;
+        const hd_channel_t *ch;
+        void *ctx;                 /* the channel's */
         rd_kafka_t *consumer, *producer;
         hd_registry_t *reg;
         hd_serde_t *serde;
         hd_subs_t *subs;
         hd_dispatch_t *dispatch;
         hd_retry_schedule_t sched;
-        hd_cidr_t allow[64];
-        size_t nallow;
-        hd_wh_target_opts_t target;
         char *dlq_topic;
         hd_part_t *parts;
         hd_job_t *timers;
@@ -87,28 +86,28 @@ typedef struct hd_whd {
         int stop_workers;
         /* counters for logs */
         long delivered, dead, retried, disabled;
-        hd_whd_metrics_t metrics;
+        hd_rt_metrics_t metrics;
         int metrics_port;
-} hd_whd_t;
+};
 
-/* hd_whd_work.c */
-int hd_whd_workers_start(hd_whd_t *w, char *errstr, size_t errstr_size);
-void hd_whd_workers_stop(hd_whd_t *w);
-void hd_whd_submit_attempt(hd_whd_t *w, hd_job_t *job);
-void hd_whd_drain_results(hd_whd_t *w);
-void hd_whd_fire_timers(hd_whd_t *w);
-void hd_whd_start_ready(hd_whd_t *w);
-void hd_whd_dead_letter(hd_whd_t *w, hd_job_t *job, const char *reason);
-void hd_whd_job_final(hd_whd_t *w, hd_job_t *job);
-void hd_whd_dlq_report(hd_whd_t *w, const rd_kafka_message_t *m);
+/* hd_rt_work.c */
+int hd_rt_workers_start(hd_rt_t *w, char *errstr, size_t errstr_size);
+void hd_rt_workers_stop(hd_rt_t *w);
+void hd_rt_submit_attempt(hd_rt_t *w, hd_job_t *job);
+void hd_rt_drain_results(hd_rt_t *w);
+void hd_rt_fire_timers(hd_rt_t *w);
+void hd_rt_start_ready(hd_rt_t *w);
+void hd_rt_dead_letter(hd_rt_t *w, hd_job_t *job, const char *reason);
+void hd_rt_job_final(hd_rt_t *w, hd_job_t *job);
+void hd_rt_dlq_report(hd_rt_t *w, const rd_kafka_message_t *m);
 
-/* hd_whd_records.c */
-void hd_whd_record(hd_whd_t *w, const rd_kafka_message_t *m);
-void hd_whd_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+/* hd_rt_records.c */
+void hd_rt_record(hd_rt_t *w, const rd_kafka_message_t *m);
+void hd_rt_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                       rd_kafka_topic_partition_list_t *parts, void *opaque);
-void hd_whd_commit(hd_whd_t *w, int sync);
-void hd_whd_flow_control(hd_whd_t *w);
-size_t hd_whd_open_records(hd_whd_t *w, int revoked_only);
-void hd_whd_metrics_update(hd_whd_t *w);
+void hd_rt_commit(hd_rt_t *w, int sync);
+void hd_rt_flow_control(hd_rt_t *w);
+size_t hd_rt_open_records(hd_rt_t *w, int revoked_only);
+void hd_rt_metrics_update(hd_rt_t *w);
 
 #endif

@@ -1,0 +1,168 @@
+/*
+ * hd_rt: the runtime's life cycle (see hd_rt.h): set-up in dependency order
+ * (subscriptions before the group is joined), the loop, and the clean stop.
+ */
+#include "hd_kafka.h"
+#include "hd_log.h"
+#include "hd_rt_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void hd_rt_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+        (void)rk;
+        hd_rt_dlq_report(opaque, m);
+}
+
+static int hd_rt_clients(hd_rt_t *w, char *errstr, size_t errstr_size)
+{
+        rd_kafka_conf_t *pc = hd_kafka_conf_new(w->cfg, errstr, errstr_size), *cc;
+        rd_kafka_topic_partition_list_t *topics;
+        char err[512];
+
+        if (!pc)
+                return -1;
+        if (hd_kafka_conf_set(pc, "enable.idempotence", "true", errstr, errstr_size) ||
+            hd_kafka_conf_set(pc, "partitioner", "murmur2_random", errstr, errstr_size)) {
+                rd_kafka_conf_destroy(pc);
+                return -1;
+        }
+        rd_kafka_conf_set_opaque(pc, w);
+        rd_kafka_conf_set_dr_msg_cb(pc, hd_rt_dr);
+        if (!(w->producer = rd_kafka_new(RD_KAFKA_PRODUCER, pc, err, sizeof(err)))) {
+                rd_kafka_conf_destroy(pc);
+                return hd_seterr(errstr, errstr_size, "kafka producer: %s", err);
+        }
+        if (!(cc = hd_kafka_conf_new(w->cfg, errstr, errstr_size)))
+                return -1;
+        /* Offsets are ours to commit: only records whose deliveries are all final. */
+        if (hd_kafka_conf_set(cc, "group.id", w->rc.group, errstr, errstr_size) ||
+            hd_kafka_conf_set(cc, "enable.auto.commit", "false", errstr, errstr_size) ||
+            hd_kafka_conf_set(cc, "enable.auto.offset.store", "false", errstr, errstr_size) ||
+            hd_kafka_conf_set(cc, "auto.offset.reset", "earliest", errstr, errstr_size)) {
+                rd_kafka_conf_destroy(cc);
+                return -1;
+        }
+        rd_kafka_conf_set_opaque(cc, w);
+        rd_kafka_conf_set_rebalance_cb(cc, hd_rt_rebalance);
+        if (!(w->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, sizeof(err)))) {
+                rd_kafka_conf_destroy(cc);
+                return hd_seterr(errstr, errstr_size, "kafka consumer: %s", err);
+        }
+        rd_kafka_poll_set_consumer(w->consumer);
+        topics = rd_kafka_topic_partition_list_new(2);
+        rd_kafka_topic_partition_list_add(topics, w->cfg->topics.ordered, RD_KAFKA_PARTITION_UA);
+        rd_kafka_topic_partition_list_add(topics, w->cfg->topics.unordered, RD_KAFKA_PARTITION_UA);
+        rd_kafka_subscribe(w->consumer, topics);
+        rd_kafka_topic_partition_list_destroy(topics);
+        return 0;
+}
+
+static int hd_rt_setup(hd_rt_t *w, char *errstr, size_t errstr_size)
+{
+        const hd_config_t *c = w->cfg;
+
+        if (hd_retry_parse(w->rc.retry_schedule, &w->sched, errstr, errstr_size))
+                return -1;
+        w->dlq_topic = hd_config_dlq_topic(w->rc.group);
+        w->seed = (unsigned)getpid();
+        w->dispatch = hd_dispatch_new((size_t)w->rc.max_in_flight);
+        if (!(w->reg = hd_registry_from_config(c, errstr, errstr_size)))
+                return -1;
+        w->serde = hd_serde_new((size_t)c->serde.max_message_bytes, hd_registry_fetch_cb, w->reg);
+        /* Subscriptions first: no record is looked at before they are all known. */
+        if (!(w->subs = hd_subs_open(c, errstr, errstr_size)))
+                return -1;
+        if (hd_rt_metrics_start(&w->metrics, w->rc.metrics_listen ? w->rc.metrics_listen : "",
+                                &w->metrics_port, errstr, errstr_size))
+                return -1;
+        return hd_rt_workers_start(w, errstr, errstr_size) ? -1
+                                                           : hd_rt_clients(w, errstr, errstr_size);
+}
+
+hd_rt_t *hd_rt_new(const hd_config_t *cfg, const hd_rt_conf_t *rc, const hd_channel_t *ch,
+                   void *ctx, char *errstr, size_t errstr_size)
+{
+        hd_rt_t *w = hd_calloc(1, sizeof(*w));
+
+        w->cfg = cfg;
+        w->rc = *rc;
+        w->ch = ch;
+        w->ctx = ctx;
+        if (hd_rt_setup(w, errstr, errstr_size)) {
+                hd_rt_destroy(w);
+                return NULL;
+        }
+        hd_logkv(HD_LOG_INFO, ch->name, "running", "group", rc->group, NULL);
+        return w;
+}
+
+int hd_rt_metrics_port(const hd_rt_t *rt)
+{
+        return rt->metrics_port;
+}
+
+void hd_rt_run(hd_rt_t *w, volatile sig_atomic_t *stop)
+{
+        while (!*stop) {
+                rd_kafka_message_t *m = rd_kafka_consumer_poll(w->consumer, 10);
+                if (m) {
+                        if (!m->err)
+                                hd_rt_record(w, m);
+                        else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                                hd_logkv(HD_LOG_WARN, w->ch->name, rd_kafka_message_errstr(m),
+                                         NULL);
+                        rd_kafka_message_destroy(m);
+                }
+                hd_rt_drain_results(w);
+                hd_rt_fire_timers(w);
+                hd_rt_start_ready(w);
+                rd_kafka_poll(w->producer, 0);
+                hd_rt_flow_control(w);
+                if (hd_mono_us() - w->last_commit_us >= w->rc.commit_interval_ms * 1000LL) {
+                        hd_rt_commit(w, 0);
+                        hd_rt_metrics_update(w);
+                }
+        }
+        hd_logkv(HD_LOG_INFO, w->ch->name, "stopping", NULL);
+}
+
+void hd_rt_destroy(hd_rt_t *w)
+{
+        char counts[160];
+
+        if (!w)
+                return;
+        if (w->consumer) {
+                rd_kafka_consumer_close(w->consumer); /* revokes: finish, commit, leave */
+                rd_kafka_destroy(w->consumer);
+        }
+        if (w->nthreads)
+                hd_rt_workers_stop(w);
+        hd_rt_drain_results(w);
+        if (w->producer) {
+                rd_kafka_flush(w->producer, 10000);
+                rd_kafka_destroy(w->producer);
+        }
+        while (w->parts) {
+                hd_part_t *p = w->parts;
+                w->parts = p->next;
+                hd_tracker_destroy(p->tracker);
+                free(p->topic);
+                free(p);
+        }
+        snprintf(counts, sizeof(counts), "%ld delivered, %ld dead-lettered, %ld retried, "
+                 "%ld disabled", w->delivered, w->dead, w->retried, w->disabled);
+        hd_logkv(HD_LOG_INFO, w->ch->name, counts, NULL);
+        hd_rt_metrics_stop(&w->metrics);
+        if (w->dispatch)
+                hd_dispatch_destroy(w->dispatch);
+        hd_subs_close(w->subs);
+        hd_serde_destroy(w->serde);
+        hd_registry_destroy(w->reg);
+        free(w->dlq_topic);
+        free(w);
+}

@@ -1,0 +1,104 @@
+/* hd_wh_channel: see hd_wh_channel.h. */
+#include "hd_wh_channel.h"
+#include "hd_retry.h"
+#include "hd_util.h"
+#include "hd_wh_body.h"
+
+#include <curl/curl.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void *hd_wh_prepare(void *ctx, const json_t *event, const json_t *sub,
+                           const char *msg_id, char *errstr, size_t errstr_size)
+{
+        (void)ctx, (void)msg_id;
+        return hd_wh_body(event, sub, errstr, errstr_size);
+}
+
+static void hd_wh_attempt(void *ctx, void **wstate, const json_t *sub, const char *msg_id,
+                          void *payload, hd_rt_result_t *res)
+{
+        hd_wh_channel_t *wc = ctx;
+        const json_t *wh = json_object_get(sub, "webhook");
+        const char *body = payload;
+        char h[3][1024], err[256];
+        const char *hdrs[3] = {h[0], h[1], h[2]};
+        hd_wh_result_t r = {0};
+
+        /* A fresh timestamp and signature per attempt (DESIGN §7). */
+        if (hd_wh_headers(sub, msg_id, (int64_t)time(NULL), body, h, err, sizeof(err))) {
+                res->refused = 1;
+                res->outcome = HD_OUTCOME_DEAD;
+                hd_strlcpy(res->reason, "signing_failed", sizeof(res->reason));
+                hd_strlcpy(res->error, err, sizeof(res->error));
+                return;
+        }
+        hd_wh_post(wstate, json_string_value(json_object_get(wh, "url")), body, hdrs, 3,
+                   json_object_get(wh, "auth"), &wc->target, &r);
+        res->status = r.status;
+        res->refused = r.refused;
+        hd_strlcpy(res->error, r.error, sizeof(res->error));
+        res->outcome = r.refused ? HD_OUTCOME_DEAD : hd_retry_classify_http(r.status);
+        if (r.refused)
+                hd_strlcpy(res->reason, "target_refused", sizeof(res->reason));
+        else if (res->outcome == HD_OUTCOME_DEAD)
+                snprintf(res->reason, sizeof(res->reason), "http_%ld", r.status);
+        else if (res->outcome == HD_OUTCOME_DISABLE)
+                snprintf(res->error, sizeof(res->error), "410 Gone from the endpoint");
+        if (r.retry_after[0])
+                res->retry_after_ms = hd_retry_after_parse(r.retry_after, (int64_t)time(NULL));
+}
+
+static void hd_wh_worker_end(void *ctx, void *wstate)
+{
+        (void)ctx;
+        if (wstate)
+                curl_easy_cleanup(wstate);
+}
+
+static size_t hd_wh_max_in_flight(const json_t *sub)
+{
+        json_int_t n = json_integer_value(json_object_get(json_object_get(sub, "webhook"),
+                                                          "max_in_flight"));
+        return n > 0 ? (size_t)n : 0;
+}
+
+const hd_channel_t hd_wh_channel = {
+        .name = "webhook",
+        .prepare = hd_wh_prepare,
+        .payload_free = free,
+        .attempt = hd_wh_attempt,
+        .worker_end = hd_wh_worker_end,
+        .message_id = hd_wh_message_id,
+        .max_in_flight = hd_wh_max_in_flight,
+};
+
+int hd_wh_channel_init(hd_wh_channel_t *wc, const hd_config_t *c, char *errstr,
+                       size_t errstr_size)
+{
+        memset(wc, 0, sizeof(*wc));
+        for (size_t i = 0; i < c->webhook.allow_cidrs.n; i++) {
+                if (wc->nallow == HD_ARRAY_SIZE(wc->allow))
+                        return hd_seterr(errstr, errstr_size, "webhook.allow_cidrs: more than %zu",
+                                         HD_ARRAY_SIZE(wc->allow));
+                if (hd_cidr_parse(c->webhook.allow_cidrs.v[i], &wc->allow[wc->nallow++], errstr,
+                                  errstr_size))
+                        return -1;
+        }
+        wc->target = (hd_wh_target_opts_t){c->webhook.ca_file,
+                                           (const char *const *)c->webhook.connect_to.v,
+                                           c->webhook.connect_to.n, wc->allow, wc->nallow, 5000,
+                                           15000};
+        return 0;
+}
+
+void hd_wh_channel_rt_conf(const hd_config_t *c, hd_rt_conf_t *rc)
+{
+        *rc = (hd_rt_conf_t){c->webhook.group,          c->webhook.workers,
+                             c->webhook.max_in_flight,  c->webhook.window,
+                             c->webhook.retry_schedule, c->webhook.commit_interval_ms,
+                             c->webhook.revoke_timeout_ms, c->webhook.metrics_listen};
+}

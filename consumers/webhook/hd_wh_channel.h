@@ -1,0 +1,30 @@
+/*
+ * hd_wh_channel: the webhook channel of the consumer runtime (hd_rt.h): a
+ * delivery is the signed JSON body of DESIGN §7 POSTed over HTTPS through the
+ * SSRF guard; 2xx delivers, 410 disables the subscription, 5xx/429/408/network
+ * retry (Retry-After honoured), other answers dead-letter.
+ */
+#ifndef HD_WH_CHANNEL_H
+#define HD_WH_CHANNEL_H
+
+#include "hd_config.h"
+#include "hd_rt.h"
+#include "hd_ssrf.h"
+#include "hd_wh_http.h"
+
+typedef struct hd_wh_channel {
+        hd_cidr_t allow[64];
+        size_t nallow;
+        hd_wh_target_opts_t target;
+} hd_wh_channel_t;
+
+extern const hd_channel_t hd_wh_channel;
+
+/* The channel context from webhook.* (CA file, CONNECT_TO, allow-list). */
+int hd_wh_channel_init(hd_wh_channel_t *wc, const hd_config_t *cfg, char *errstr,
+                       size_t errstr_size);
+
+/* The runtime settings of webhook.*. */
+void hd_wh_channel_rt_conf(const hd_config_t *cfg, hd_rt_conf_t *rc);
+
+#endif
