@@ -83,9 +83,10 @@ int hd_webhook_verify(const char *const *secrets, size_t nsecrets, const char *m
                       size_t len, int64_t now, int tolerance_s, char *errstr,
                       size_t errstr_size)
 {
-        char *end, sig[64], *copy, *save = NULL;
+        char *end, sig[64], *copy, *save = NULL, bad[256] = "";
         long long ts;
         int ok = 0;
+        size_t nbad = 0;
 
         if (!msg_id || !*msg_id || !timestamp || !signature)
                 return hd_seterr(errstr, errstr_size,
@@ -99,10 +100,11 @@ int hd_webhook_verify(const char *const *secrets, size_t nsecrets, const char *m
                                  tolerance_s);
         copy = hd_strdup(signature);
         for (size_t i = 0; i < nsecrets && !ok; i++) {
-                if (hd_sig_compute(secrets[i], msg_id, timestamp, body, len, sig, errstr,
-                                   errstr_size)) {
-                        free(copy);
-                        return -1;
+                /* During rotation one malformed secret must not stop the good ones. */
+                if (hd_sig_compute(secrets[i], msg_id, timestamp, body, len, sig, bad,
+                                   sizeof(bad))) {
+                        nbad++;
+                        continue;
                 }
                 strcpy(copy, signature);
                 for (char *t = strtok_r(copy, " ", &save); t && !ok;
@@ -111,5 +113,9 @@ int hd_webhook_verify(const char *const *secrets, size_t nsecrets, const char *m
                              !CRYPTO_memcmp(t + 3, sig, strlen(sig));
         }
         free(copy);
-        return ok ? 0 : hd_seterr(errstr, errstr_size, "no webhook-signature matches");
+        if (ok)
+                return 0;
+        if (nbad == nsecrets)
+                return hd_seterr(errstr, errstr_size, "no usable secret: %s", bad);
+        return hd_seterr(errstr, errstr_size, "no webhook-signature matches");
 }

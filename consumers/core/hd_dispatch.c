@@ -12,6 +12,9 @@
 typedef struct hd_sub_state {
         char *name;
         size_t running, limit;
+        /* token bucket when rate-limited: up to one second's worth of burst */
+        double rate, tokens;
+        int64_t refilled_us;
         struct hd_sub_state *next; /* hash chain */
 } hd_sub_state_t;
 
@@ -73,6 +76,35 @@ static hd_sub_state_t *hd_sub_get(hd_dispatch_t *d, const char *name)
 void hd_dispatch_set_limit(hd_dispatch_t *d, const char *sub, size_t max_in_flight)
 {
         hd_sub_get(d, sub)->limit = max_in_flight ? max_in_flight : 1;
+}
+
+void hd_dispatch_set_rate(hd_dispatch_t *d, const char *sub, double per_second)
+{
+        hd_sub_state_t *s = hd_sub_get(d, sub);
+
+        if (per_second == s->rate)
+                return;
+        s->rate = per_second > 0 ? per_second : 0;
+        s->tokens = s->rate < 1 ? 1 : s->rate;
+        s->refilled_us = hd_mono_us();
+}
+
+/* 1 when the subscription may start one more delivery now (takes a token). */
+static int hd_rate_take(hd_sub_state_t *s, int64_t now_us)
+{
+        double cap;
+
+        if (s->rate <= 0)
+                return 1;
+        cap = s->rate < 1 ? 1 : s->rate;
+        s->tokens += (double)(now_us - s->refilled_us) * s->rate / 1e6;
+        if (s->tokens > cap)
+                s->tokens = cap;
+        s->refilled_us = now_us;
+        if (s->tokens < 1)
+                return 0;
+        s->tokens -= 1;
+        return 1;
 }
 
 static hd_lane_t *hd_lane_get(hd_dispatch_t *d, const char *sub, const char *key)
@@ -141,6 +173,7 @@ hd_djob_t *hd_dispatch_submit(hd_dispatch_t *d, const char *sub, const char *key
 hd_djob_t *hd_dispatch_next(hd_dispatch_t *d)
 {
         hd_djob_t **pp = &d->ready, *prev = NULL;
+        int64_t now = 0;
 
         if (d->running >= d->global_limit)
                 return NULL;
@@ -149,6 +182,8 @@ hd_djob_t *hd_dispatch_next(hd_dispatch_t *d)
         for (; *pp; prev = *pp, pp = &(*pp)->ready_next) {
                 hd_djob_t *j = *pp;
                 if (j->sub->running >= j->sub->limit)
+                        continue;
+                if (j->sub->rate > 0 && !hd_rate_take(j->sub, now ? now : (now = hd_mono_us())))
                         continue;
                 *pp = j->ready_next;
                 if (d->ready_tail == j)

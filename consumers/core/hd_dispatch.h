@@ -5,7 +5,8 @@
  * record n+1 for an account starts only after record n reached a final state.
  * Unordered jobs have no lane. Different lanes and subscriptions run in parallel,
  * bounded by each subscription's max_in_flight and a global limit, so one slow
- * or failing endpoint holds only its own slots.
+ * or failing endpoint holds only its own slots. A rate-limited subscription's jobs
+ * wait for a token the same way, without holding up anyone else.
  */
 #ifndef HD_DISPATCH_H
 #define HD_DISPATCH_H
@@ -21,6 +22,10 @@ void hd_dispatch_destroy(hd_dispatch_t *d);
 
 /* Per-subscription concurrency (default 16 until set). */
 void hd_dispatch_set_limit(hd_dispatch_t *d, const char *sub, size_t max_in_flight);
+
+/* Per-subscription rate limit in deliveries per second (0 = none): a token bucket
+ * holding at most one second's worth, so bursts stay within the stated rate. */
+void hd_dispatch_set_rate(hd_dispatch_t *d, const char *sub, double per_second);
 
 /* Queues a job; key NULL = unordered. Returns the handle hd_dispatch_done takes. */
 hd_djob_t *hd_dispatch_submit(hd_dispatch_t *d, const char *sub, const char *key, void *ud);

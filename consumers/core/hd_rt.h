@@ -47,6 +47,8 @@ typedef struct hd_channel {
         void (*message_id)(const json_t *event, const json_t *sub, char *buf, size_t size);
         /* Per-subscription concurrency limit (0 = the runtime's default). */
         size_t (*max_in_flight)(const json_t *sub);
+        /* Per-subscription deliveries per second (0 = unlimited); may be NULL. */
+        double (*rate_limit)(const json_t *sub);
 } hd_channel_t;
 
 /* The group's settings: webhook.* or email.* of the config. */

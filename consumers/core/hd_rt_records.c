@@ -50,6 +50,8 @@ static void hd_rt_fan_out(hd_rt_t *w, hd_rec_t *rec)
                 limit = w->ch->max_in_flight ? w->ch->max_in_flight(sub) : 0;
                 if (limit)
                         hd_dispatch_set_limit(w->dispatch, id, limit);
+                if (w->ch->rate_limit)
+                        hd_dispatch_set_rate(w->dispatch, id, w->ch->rate_limit(sub));
                 job->dj = hd_dispatch_submit(w->dispatch, id,
                                              rec->part->ordered ? (rec->key ?: "") : NULL, job);
                 job->payload = w->ch->prepare(w->ctx, rec->event, sub, job->msg_id, err,

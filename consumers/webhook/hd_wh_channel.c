@@ -66,6 +66,12 @@ static size_t hd_wh_max_in_flight(const json_t *sub)
         return n > 0 ? (size_t)n : 0;
 }
 
+static double hd_wh_rate_limit(const json_t *sub)
+{
+        return (double)json_integer_value(json_object_get(json_object_get(sub, "webhook"),
+                                                          "rate_limit_per_second"));
+}
+
 const hd_channel_t hd_wh_channel = {
         .name = "webhook",
         .prepare = hd_wh_prepare,
@@ -74,6 +80,7 @@ const hd_channel_t hd_wh_channel = {
         .worker_end = hd_wh_worker_end,
         .message_id = hd_wh_message_id,
         .max_in_flight = hd_wh_max_in_flight,
+        .rate_limit = hd_wh_rate_limit,
 };
 
 int hd_wh_channel_init(hd_wh_channel_t *wc, const hd_config_t *c, char *errstr,

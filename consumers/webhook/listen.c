@@ -34,6 +34,7 @@ typedef struct hd_listen {
         int status;             /* 0 = by verification */
         int delay_min, delay_max;
         unsigned seed;
+        const char *require_auth; /* exact Authorization value required, or NULL */
 } hd_listen_t;
 
 typedef struct hd_lreq {
@@ -98,8 +99,14 @@ static enum MHD_Result hd_listen_answer(hd_listen_t *L, struct MHD_Connection *c
                     hd_webhook_verify(L->secrets, L->nsecrets, id, ts, sig, req->body ? req->body : "",
                                       req->len, (int64_t)time(NULL), HD_SIG_TOLERANCE_S, why,
                                       sizeof(why)) == 0;
-        unsigned status = valid ? 204 : 401;
+        const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+        unsigned status;
 
+        if (valid && L->require_auth && (!auth || strcmp(auth, L->require_auth))) {
+                valid = 0;
+                snprintf(why, sizeof(why), "Authorization header %s", auth ? "wrong" : "missing");
+        }
+        status = valid ? 204 : 401;
         if (req->too_large)
                 snprintf(why, sizeof(why), "body larger than %d bytes", HD_LISTEN_MAX_BODY);
         if (L->delay_max > 0) {
@@ -168,7 +175,33 @@ static const char hd_usage[] =
         "per delivery to FILE (default stdout). Faults: --fail-rate R answers 503 to a\n"
         "share R of valid deliveries, --status CODE answers CODE to all valid ones,\n"
         "--delay-ms waits MIN..MAX ms, --reset-rate R drops a share R of connections.\n"
+        "--require-auth VALUE answers 401 unless the Authorization header is VALUE\n"
+        "(e.g. \"Bearer t0ken\"), to check a subscription's extra auth end to end.\n"
         "Prints \"herald listen: listening on https://ADDR:PORT\" when ready.\n";
+
+/* The secret as hd_webhook_sign uses it: a signature made with it must work. */
+static int hd_listen_check_secret(const char *s, char *errstr, size_t errstr_size)
+{
+        const char *ids[1] = {s};
+        char sig[256];
+
+        return hd_webhook_sign(ids, 1, "msg_check", 1, "{}", 2, sig, sizeof(sig), errstr,
+                               errstr_size);
+}
+
+static int hd_listen_check_addr(const char *listen)
+{
+        const char *colon = strrchr(listen, ':');
+        struct in_addr a;
+        char host[64], *end;
+        long port;
+
+        if (!colon || (size_t)(colon - listen) >= sizeof(host) || !colon[1])
+                return -1;
+        snprintf(host, sizeof(host), "%.*s", (int)(colon - listen), listen);
+        port = strtol(colon + 1, &end, 10);
+        return inet_pton(AF_INET, host, &a) == 1 && !*end && port >= 0 && port <= 65535 ? 0 : -1;
+}
 
 static int hd_parse_rate(const char *s, double *out)
 {
@@ -180,22 +213,30 @@ static int hd_parse_rate(const char *s, double *out)
 static int hd_listen_opts(int argc, char **argv, hd_listen_t *L, const char **listen,
                           const char **cert, const char **key, const char **out)
 {
+        char err[256];
         static const struct option opts[] = {
                 {"listen", 1, NULL, 'l'}, {"cert", 1, NULL, 'c'},      {"key", 1, NULL, 'k'},
                 {"secret", 1, NULL, 's'}, {"out", 1, NULL, 'o'},       {"fail-rate", 1, NULL, 'f'},
                 {"status", 1, NULL, 'S'}, {"delay-ms", 1, NULL, 'd'},  {"reset-rate", 1, NULL, 'r'},
-                {"help", 0, NULL, 'h'},   {NULL, 0, NULL, 0}};
+                {"require-auth", 1, NULL, 'A'}, {"help", 0, NULL, 'h'},   {NULL, 0, NULL, 0}};
         int c;
 
-        while ((c = getopt_long(argc, argv, "l:c:k:s:o:f:S:d:r:h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "l:c:k:s:o:f:S:d:r:A:h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'l': *listen = optarg; break;
                 case 'c': *cert = optarg; break;
                 case 'k': *key = optarg; break;
                 case 'o': *out = optarg; break;
+                case 'A':
+                        L->require_auth = optarg;
+                        hd_log_add_secret(optarg);
+                        break;
                 case 's':
                         if (L->nsecrets == HD_ARRAY_SIZE(L->secrets))
                                 return fprintf(stderr, "herald listen: at most 8 secrets\n"), 2;
+                        if (hd_listen_check_secret(optarg, err, sizeof(err)))
+                                return fprintf(stderr, "herald listen: --secret #%zu: %s\n",
+                                               L->nsecrets + 1, err), 2;
                         L->secrets[L->nsecrets++] = optarg;
                         hd_log_add_secret(optarg);
                         break;
@@ -223,6 +264,9 @@ static int hd_listen_opts(int argc, char **argv, hd_listen_t *L, const char **li
         }
         if (!*listen || !*cert || !*key || !L->nsecrets)
                 return fputs(hd_usage, stderr), 2;
+        if (hd_listen_check_addr(*listen))
+                return fprintf(stderr, "herald listen: --listen \"%s\": expected IPv4:PORT with "
+                               "PORT 0..65535\n", *listen), 2;
         return 0;
 }
 

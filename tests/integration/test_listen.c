@@ -19,7 +19,7 @@
 
 static char tls[600], url[300];
 
-static long post(const char *id, const char *body, const char *secret)
+static long post_auth(const char *id, const char *body, const char *secret, const char *auth)
 {
         const char *secrets[] = {secret};
         char sig[256] = "", err[256], h[3][400], ca[700];
@@ -36,6 +36,8 @@ static long post(const char *id, const char *body, const char *secret)
         for (int i = 0; i < 3; i++)
                 hs = curl_slist_append(hs, h[i]);
         hs = curl_slist_append(hs, "Content-Type: application/json");
+        if (auth)
+                hs = curl_slist_append(hs, auth);
         snprintf(ca, sizeof(ca), "%s/ca.pem", tls);
         curl_easy_setopt(c, CURLOPT_URL, url);
         curl_easy_setopt(c, CURLOPT_CAINFO, ca); /* verification stays on */
@@ -47,6 +49,23 @@ static long post(const char *id, const char *body, const char *secret)
         curl_slist_free_all(hs);
         curl_easy_cleanup(c);
         return status;
+}
+
+static long post(const char *id, const char *body, const char *secret)
+{
+        return post_auth(id, body, secret, NULL);
+}
+
+/* Refused arguments: exit 2 and a message naming the option. */
+static void check_refused(const char *opt, const char *val, const char *want)
+{
+        char *argv[] = {"herald-listen", "--listen", "127.0.0.1:0", "--cert", "c.pem", "--key",
+                        "k.pem", "--secret", SECRET, (char *)opt, (char *)val, NULL};
+        char *out = NULL, *err = NULL;
+
+        HD_CHECK_INT_EQ(hd_test_run(argv, NULL, &out, &err), 2);
+        HD_CHECK_CONTAINS(err, want);
+        free(out), free(err);
 }
 
 static pid_t start_listen(const char *out, const char *extra1, const char *extra2)
@@ -102,6 +121,23 @@ int main(void)
         pid = start_listen(out, "--reset-rate", "1");
         HD_CHECK_INT_EQ(post("e6", body, SECRET), 0); /* no answer at all */
         hd_test_stop(pid, 0);
+
+        /* --require-auth: a valid signature is not enough without the Authorization. */
+        pid = start_listen(out, "--require-auth", "Bearer t0k");
+        HD_CHECK_INT_EQ(post_auth("e7", body, SECRET, "Authorization: Bearer t0k"), 204);
+        HD_CHECK_INT_EQ(post_auth("e8", body, SECRET, "Authorization: Bearer nope"), 401);
+        HD_CHECK_INT_EQ(post("e9", body, SECRET), 401);
+        hd_test_stop(pid, 0);
+        lines = hd_read_file(out, 1 << 20, NULL, err, sizeof(err));
+        HD_CHECK_CONTAINS(lines, "Authorization header wrong");
+        HD_CHECK_CONTAINS(lines, "Authorization header missing");
+        HD_CHECK(strstr(lines, "t0k") == NULL);
+        free(lines);
+
+        check_refused("--secret", "whsec_!!!", "--secret #2: webhook secret is not base64");
+        check_refused("--listen", "127.0.0.1:70000", "expected IPv4:PORT");
+        check_refused("--listen", "localhost:80", "expected IPv4:PORT");
+        check_refused("--listen", "127.0.0.1:8x", "expected IPv4:PORT");
         curl_global_cleanup();
         return hd_test_finish("test_listen");
 }

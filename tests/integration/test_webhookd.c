@@ -100,17 +100,23 @@ static int rx_count(void *rx)
         return rx_delivered(rx);
 }
 
-static void create_sub(const char *id, const char *types, const char *host)
+static void create_sub_auth(const char *id, const char *types, const char *host,
+                            const char *auth)
 {
         char json[1024], *out = NULL, *err = NULL;
         char *argv[] = {"herald-sub", "--config", conf, "create", "--file", "-", NULL};
 
         snprintf(json, sizeof(json),
                  "{\"id\":\"%s\",\"channel\":\"webhook\",\"event_types\":%s,\"webhook\":{"
-                 "\"url\":\"https://%s/hook\",\"secrets\":[\"" SECRET "\"],"
-                 "\"parameters\":{\"t\":\"{{event.type}}\"}}}", id, types, host);
+                 "\"url\":\"https://%s/hook\",\"secrets\":[\"" SECRET "\"],%s"
+                 "\"parameters\":{\"t\":\"{{event.type}}\"}}}", id, types, host, auth);
         HD_CHECK_MSG(hd_test_run(argv, json, &out, &err) == 0, "sub %s: %s", id, err);
         free(out), free(err);
+}
+
+static void create_sub(const char *id, const char *types, const char *host)
+{
+        create_sub_auth(id, types, host, "");
 }
 
 static void write_config(rx_t *rx)
@@ -126,9 +132,10 @@ static void write_config(rx_t *rx)
                     "  commit_interval_ms = 50; revoke_timeout_ms = 2000;\n"
                     "  metrics_listen = \"127.0.0.1:0\";\n"
                     "  connect_to = [ \"a.dev.test:443:127.0.0.1:%s\", \"b.dev.test:443:127.0.0.1:%s\",\n"
-                    "                 \"c.dev.test:443:127.0.0.1:%s\", \"d.dev.test:443:127.0.0.1:%s\" ]; };\n",
+                    "                 \"c.dev.test:443:127.0.0.1:%s\", \"d.dev.test:443:127.0.0.1:%s\",\n"
+                    "                 \"e.dev.test:443:127.0.0.1:%s\" ]; };\n",
                 env.bootstrap, env.registry_url, tls, rx[0].port, rx[1].port, rx[2].port,
-                rx[3].port);
+                rx[3].port, rx[4].port);
         fclose(fp);
 }
 
@@ -319,7 +326,7 @@ static int sub_disabled(void *arg)
 
 int main(void)
 {
-        rx_t rx[4];
+        rx_t rx[5];
         dlq_t dlq;
         hd_config_t *cfg;
         hd_subs_t *subs = NULL;
@@ -337,17 +344,22 @@ int main(void)
         start_rx(&rx[1], "b", "--status", "500", NULL, NULL);
         start_rx(&rx[2], "c", "--status", "410", NULL, NULL);
         start_rx(&rx[3], "d", "--fail-rate", "0.3", "--delay-ms", "0-20");
+        start_rx(&rx[4], "e", "--require-auth", "Bearer e2e-t0ken", NULL, NULL);
         write_config(rx);
         create_sub("sA", "[\"account.*\"]", "a.dev.test");
         create_sub("sB", "[\"invoice.*\"]", "b.dev.test");
         create_sub("sC", "[\"payment.*\"]", "c.dev.test");
         create_sub("sD", "[\"account.service.*\"]", "d.dev.test");
+        /* Extra auth end to end: the receiver answers 401 without this exact header. */
+        create_sub_auth("sE", "[\"account.service.state_changed\"]", "e.dev.test",
+                        "\"auth\":{\"type\":\"bearer\",\"token\":\"e2e-t0ken\"},");
         produce_events(0, NSVC);
         produce_poison();
 
         d = start_daemon();
         HD_CHECK_INT_EQ(wait_for(rx_count, &rx[0], NSVC, 60000), NSVC);
         HD_CHECK_INT_EQ(wait_for(rx_count, &rx[3], NSVC, 60000), NSVC); /* flaky, all in */
+        HD_CHECK_INT_EQ(wait_for(rx_count, &rx[4], NSVC, 60000), NSVC); /* bearer auth */
         HD_CHECK_INT_EQ(wait_for(read_dlq, &dlq, 6, 30000), 6);
         HD_CHECK_INT_EQ(dlq.retries_exhausted, 5);
         HD_CHECK_INT_EQ(dlq.poison, 1);
@@ -378,7 +390,7 @@ int main(void)
                 json_decref(arr);
         }
         HD_CHECK_INT_EQ(hd_test_stop(d, 0), 0);
-        for (int i = 0; i < 4; i++)
+        for (int i = 0; i < 5; i++)
                 hd_test_stop(rx[i].pid, 0);
         hd_subs_close(subs);
         hd_config_destroy(cfg);

@@ -2,10 +2,12 @@
  * lanes; per-subscription and global limits; a full subscription never blocks others. */
 #include "hd_dispatch.h"
 #include "hd_test.h"
+#include "hd_util.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define ID(j) ((int)(intptr_t)hd_djob_data(j))
 
@@ -108,8 +110,44 @@ static void test_random(void)
         hd_dispatch_destroy(d);
 }
 
+/* A rate-limited subscription gets one second's burst, then its rate; others flow. */
+static void test_rate_limit(void)
+{
+        hd_dispatch_t *d = hd_dispatch_new(1000);
+        hd_djob_t *j;
+        int slow = 0, fast = 0;
+        int64_t t0, elapsed;
+
+        hd_dispatch_set_limit(d, "slow", 1000);
+        hd_dispatch_set_rate(d, "slow", 50);
+        for (intptr_t i = 0; i < 100; i++)
+                hd_dispatch_submit(d, "slow", NULL, (void *)i);
+        for (intptr_t i = 0; i < 10; i++)
+                hd_dispatch_submit(d, "fast", NULL, (void *)(1000 + i));
+        t0 = hd_mono_us();
+        while ((j = hd_dispatch_next(d))) {
+                ID(j) >= 1000 ? fast++ : slow++;
+                hd_dispatch_done(d, j);
+        }
+        HD_CHECK_INT_EQ(fast, 10);   /* not held up behind the limited one */
+        HD_CHECK_INT_EQ(slow, 50);   /* the burst */
+        while (slow < 100 && hd_mono_us() - t0 < 5000000) {
+                struct timespec ts = {0, 2000000};
+                while ((j = hd_dispatch_next(d))) {
+                        slow++;
+                        hd_dispatch_done(d, j);
+                }
+                nanosleep(&ts, NULL);
+        }
+        elapsed = hd_mono_us() - t0;
+        HD_CHECK_INT_EQ(slow, 100);
+        HD_CHECK(elapsed >= 900000 && elapsed < 2000000); /* 50 more at 50/s = 1 s */
+        hd_dispatch_destroy(d);
+}
+
 int main(void)
 {
+        test_rate_limit();
         test_lanes();
         test_limits_and_isolation();
         test_random();

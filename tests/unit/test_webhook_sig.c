@@ -68,7 +68,17 @@ static void test_rotation_and_refusals(void)
         HD_CHECK_STR_EQ(err, "missing webhook-id, webhook-timestamp or webhook-signature");
         HD_CHECK(herald_webhook_verify("whsec_!!!", "evt_1", ts, sig, "{}", 2, err,
                                        sizeof(err)) == HERALD_ERR_INVALID);
-        HD_CHECK_STR_EQ(err, "webhook secret is not base64");
+        HD_CHECK_STR_EQ(err, "no usable secret: webhook secret is not base64");
+        {       /* rotation where one configured secret is malformed: the good one works */
+                const char *mixed[] = {"whsec_!!!", SPEC_SECRET};
+                HD_CHECK(hd_webhook_sign(old_only, 1, "evt_1", now, "{}", 2, sig, sizeof(sig),
+                                         err, sizeof(err)) == 0);
+                HD_CHECK_MSG(hd_webhook_verify(mixed, 2, "evt_1", ts, sig, "{}", 2, now, 300, err,
+                                               sizeof(err)) == 0, "%s", err);
+                HD_CHECK(hd_webhook_verify(mixed, 2, "evt_9", ts, sig, "{}", 2, now, 300, err,
+                                           sizeof(err)) != 0);
+                HD_CHECK_STR_EQ(err, "no webhook-signature matches");
+        }
 }
 
 int main(void)
