@@ -76,6 +76,13 @@ static int hd_rt_setup(hd_rt_t *w, char *errstr, size_t errstr_size)
         /* Subscriptions first: no record is looked at before they are all known. */
         if (!(w->subs = hd_subs_open(c, errstr, errstr_size)))
                 return -1;
+        if (w->ch->check) {
+                json_t *all = hd_subs_snapshot(w->subs);
+                int r = w->ch->check(w->ctx, all, errstr, errstr_size);
+                json_decref(all);
+                if (r)
+                        return -1;
+        }
         if (hd_rt_metrics_start(&w->metrics, w->rc.metrics_listen ? w->rc.metrics_listen : "",
                                 &w->metrics_port, errstr, errstr_size))
                 return -1;

@@ -49,6 +49,10 @@ typedef struct hd_channel {
         size_t (*max_in_flight)(const json_t *sub);
         /* Per-subscription deliveries per second (0 = unlimited); may be NULL. */
         double (*rate_limit)(const json_t *sub);
+        /* Once the subscriptions are loaded, before the group is joined: refuse to
+         * start (-1 with the reason) when they cannot work with this config; may be
+         * NULL. subs maps id -> subscription. */
+        int (*check)(void *ctx, const json_t *subs, char *errstr, size_t errstr_size);
 } hd_channel_t;
 
 /* The group's settings: webhook.* or email.* of the config. */
