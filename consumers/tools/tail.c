@@ -64,7 +64,9 @@ static int hd_tail_assign(hd_tail_t *t, char **topics, int ntopics, char *errstr
                         }
                         rd_kafka_topic_partition_list_add(asg, topics[i], p)->offset =
                                 RD_KAFKA_OFFSET_BEGINNING;
-                        rd_kafka_topic_partition_list_add(t->ends, topics[i], p)->offset = hi;
+                        /* -1 marks a partition already at its end (or empty) */
+                        rd_kafka_topic_partition_list_add(t->ends, topics[i], p)->offset =
+                                hi > lo ? hi : -1;
                         if (hi > lo)
                                 t->remaining++;
                 }
@@ -120,11 +122,20 @@ static void hd_tail_print(hd_tail_t *t, const rd_kafka_message_t *m, json_t *ev)
 }
 
 /* True once this record was the last one before the partition's start-up end. */
-static int hd_tail_at_end(hd_tail_t *t, const rd_kafka_message_t *m)
+/*
+ * next = the offset after what was read. A partition's last offsets may hold no
+ * record (a transaction marker, compaction), so the end of partition event counts
+ * as reaching the end too, not only the record just before the high watermark.
+ */
+static void hd_tail_reached(hd_tail_t *t, const rd_kafka_message_t *m, int64_t next)
 {
         rd_kafka_topic_partition_t *e = rd_kafka_topic_partition_list_find(
                 t->ends, rd_kafka_topic_name(m->rkt), m->partition);
-        return e && m->offset + 1 == e->offset;
+
+        if (!t->follow && e && e->offset >= 0 && next >= e->offset && t->remaining) {
+                e->offset = -1;
+                t->remaining--;
+        }
 }
 
 static void hd_tail_record(hd_tail_t *t, const rd_kafka_message_t *m)
@@ -143,8 +154,7 @@ static void hd_tail_record(hd_tail_t *t, const rd_kafka_message_t *m)
                 json_decref(ev);
         }
         t->seen++;
-        if (!t->follow && hd_tail_at_end(t, m) && t->remaining)
-                t->remaining--;
+        hd_tail_reached(t, m, m->offset + 1);
 }
 
 static void hd_tail_loop(hd_tail_t *t)
@@ -154,7 +164,7 @@ static void hd_tail_loop(hd_tail_t *t)
                 if (!m)
                         continue;
                 if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                        /* nothing */
+                        hd_tail_reached(t, m, m->offset);
                 } else if (m->err) {
                         fprintf(stderr, "herald tail: %s\n", rd_kafka_message_errstr(m));
                 } else {
@@ -176,7 +186,7 @@ static int hd_tail_setup(hd_tail_t *t, char **topics, int ntopics, char *errstr,
                                 hd_registry_fetch_cb, t->reg);
         /* No group membership and no commits: reading must not disturb consumers. */
         if (!(conf = hd_kafka_conf_new(t->cfg, errstr, errstr_size)) ||
-            !(t->rk = hd_kafka_reader_new(conf, "herald-tail", 0, errstr, errstr_size)))
+            !(t->rk = hd_kafka_reader_new(conf, "herald-tail", 1, errstr, errstr_size)))
                 return -1;
         return hd_tail_assign(t, topics, ntopics, errstr, errstr_size);
 }

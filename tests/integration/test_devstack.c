@@ -33,25 +33,46 @@ static void test_front_and_help(void)
 }
 
 /* Produces one framed event with a plain librdkafka producer. */
-static int produce_frame(const hd_testenv_t *env, const char *topic, const void *buf,
-                         size_t len, const char *key)
+static int produce_frame_tx(const hd_testenv_t *env, const char *topic, const void *buf,
+                            size_t len, const char *key, int transactional)
 {
         char err[512];
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
+        rd_kafka_error_t *e = NULL;
         rd_kafka_t *rk;
         int r;
 
         rd_kafka_conf_set(conf, "bootstrap.servers", env->bootstrap, err, sizeof(err));
+        if (transactional)
+                rd_kafka_conf_set(conf, "transactional.id", "test-tx", err, sizeof(err));
         rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
         if (!rk)
                 return -1;
+        if (transactional && ((e = rd_kafka_init_transactions(rk, 10000)) ||
+                              (e = rd_kafka_begin_transaction(rk)))) {
+                fprintf(stderr, "transaction: %s\n", rd_kafka_error_string(e));
+                rd_kafka_error_destroy(e);
+                rd_kafka_destroy(rk);
+                return -1;
+        }
         r = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
                               RD_KAFKA_V_VALUE((void *)buf, len), RD_KAFKA_V_KEY(key, strlen(key)),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (!r && transactional && (e = rd_kafka_commit_transaction(rk, 10000))) {
+                fprintf(stderr, "commit: %s\n", rd_kafka_error_string(e));
+                rd_kafka_error_destroy(e);
+                r = -1;
+        }
         if (!r)
                 r = rd_kafka_flush(rk, 10000);
         rd_kafka_destroy(rk);
         return r ? -1 : 0;
+}
+
+static int produce_frame(const hd_testenv_t *env, const char *topic, const void *buf,
+                         size_t len, const char *key)
+{
+        return produce_frame_tx(env, topic, buf, len, key, 0);
 }
 
 static json_t *sample_event(void)
@@ -107,6 +128,20 @@ static void test_serde_across_processes(hd_testenv_t *env)
                 HD_CHECK(produce_frame(env, "billing.events.ordered", buf, len, "\xff\xfeK") == 0);
                 HD_CHECK_INT_EQ(hd_test_run(argv2, NULL, &out, &errout), 0);
                 HD_CHECK_CONTAINS(out, "\"key\":\"\\\\xff\\\\xfeK\"");
+                free(out), free(errout);
+        }
+        /* A partition written by a transaction is read to its end. On real Kafka the
+         * commit marker holds the last offset (herald tail then ends on the end-of-
+         * partition event); the 2.0.2 mock writes no marker, so here this only shows
+         * the transactional path and the event-based end do not break reading. */
+        {
+                char *argv3[] = {"herald-tail", "--config", env->config_path, "--topic",
+                                 "billing.events.unordered", "--events-only", NULL};
+                HD_CHECK(produce_frame_tx(env, "billing.events.unordered", buf, len, "T", 1) == 0);
+                HD_CHECK_INT_EQ(hd_test_run(argv3, NULL, &out, &errout), 0);
+                got = json_loads(out ? out : "", 0, NULL);
+                HD_CHECK_MSG(got && json_equal(got, ev), "tail after a transaction: %s", out);
+                json_decref(got);
                 free(out), free(errout);
         }
 out:
