@@ -80,13 +80,15 @@ static int hd_dev_write_state(const hd_dev_t *dev, const char *dir, char *errstr
 {
         char path[1024], text[2048];
 
-        /* The dev SMTP profile points at a local sink (the e-mail issue starts one). */
+        /* The dev SMTP profiles point at a local sink on 2525 (the quick start runs one). */
         snprintf(text, sizeof(text),
                  "# herald dev config for this run (regenerated)\n"
                  "kafka = { bootstrap_servers = \"%s\"; };\n%s%s%s"
-                 "email = { profiles = ( { name = \"dev\"; host = \"127.0.0.1\"; port = 2525;\n"
-                 "  tls = \"none\"; from_name = \"herald dev\";"
-                 " from_address = \"herald@dev.test\"; } ); };\n",
+                 "email = { profiles = (\n"
+                 "  { name = \"dev\"; host = \"127.0.0.1\"; port = 2525; tls = \"none\";\n"
+                 "    from_name = \"herald dev\"; from_address = \"herald@dev.test\"; },\n"
+                 "  { name = \"dev-alerts\"; host = \"127.0.0.1\"; port = 2525; tls = \"none\";\n"
+                 "    from_name = \"herald alerts\"; from_address = \"alerts@dev.test\"; } ); };\n",
                  dev->bootstrap, dev->registry_url[0] ? "registry = { urls = [ \"" : "",
                  dev->registry_url, dev->registry_url[0] ? "\" ]; };\n" : "");
         snprintf(path, sizeof(path), "%s/herald.conf", dir);
