@@ -532,6 +532,9 @@ static int hd_cload_kafka_prop(hd_cload_t *L, rd_kafka_conf_t *scratch,
         size_t n = hd_strlcpy(name, raw, sizeof(name));
 
         snprintf(path, sizeof(path), "kafka.%s", raw);
+        if (n >= sizeof(name))
+                return hd_cload_err(L, line, "kafka", "property name longer than %zu characters",
+                                    sizeof(name) - 1);
         if (n > 4 && !strcmp(name + n - 4, "_env"))
                 suffix = "_env", name[n - 4] = '\0';
         else if (n > 5 && !strcmp(name + n - 5, "_file"))

@@ -76,6 +76,12 @@ static void test_invalid(void)
         expect_error("kafka = {\n acks = \"sometimes\";\n};",
                      "t.conf:2: kafka.acks: Invalid value for configuration property "
                      "\"request.required.acks\"");
+        {       /* found by fuzz_config: a name longer than the copy buffer */
+                char text[400];
+                snprintf(text, sizeof(text), "kafka = { %0300d = 5; };", 0);
+                text[10] = 'a'; /* a name, not a number */
+                expect_error(text, "t.conf:1: kafka: property name longer than 255 characters");
+        }
         expect_error("kafka = { bootstrap_servers = [\"a\"]; };",
                      "t.conf:1: kafka.bootstrap_servers: expected a string, number or "
                      "boolean, got an array");
