@@ -322,7 +322,30 @@ int main(void)
                         HD_CHECK(!strstr(msg_subject(m) ?: "", "Evil"));
                 json_decref(all);
         }
+        {       /* the Prometheus endpoint of the survivor */
+                char *argv[] = {"/usr/bin/curl", "-fsS", m2, NULL}, *out = NULL, *err = NULL;
+                HD_CHECK_INT_EQ(hd_test_run(argv, NULL, &out, &err), 0);
+                HD_CHECK_CONTAINS(out, "herald_deliveries_total{result=\"delivered\"}");
+                HD_CHECK_CONTAINS(out, "herald_consumer_lag{topic=\"billing.events.ordered\"");
+                free(out), free(err);
+        }
         HD_CHECK_INT_EQ(hd_test_stop(d2, 0), 0);
+        {       /* a config without a profile a subscription names: refused at start */
+                char bad_conf[800], *out = NULL, *err = NULL, *text;
+                char *argv[] = {"herald-maild", "--config", bad_conf, NULL};
+                char e[256];
+                FILE *fp;
+                snprintf(bad_conf, sizeof(bad_conf), "%s/noprofile.conf", hd_test_tmpdir());
+                text = hd_read_file(conf, 1 << 16, NULL, e, sizeof(e));
+                *strstr(text, ",\n    { name = \"bad\"") = '\0';
+                fp = fopen(bad_conf, "w");
+                fprintf(fp, "%s ); };\n", text);
+                fclose(fp);
+                free(text);
+                HD_CHECK_INT_EQ(hd_test_run(argv, NULL, &out, &err), 1);
+                HD_CHECK_CONTAINS(err, "subscription pay: email.profile \"bad\" is not in");
+                free(out), free(err);
+        }
         hd_test_stop(ops.pid, 0);
         hd_test_stop(billing.pid, 0);
         hd_test_stop(bad.pid, 0);
