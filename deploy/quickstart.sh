@@ -109,16 +109,15 @@ echo "== reading them back, decoded: herald tail --events-only"
 got=$(grep -c . "$state/events.jsonl")
 echo "== $got of $n events read back and decoded"
 
-# Webhook deliveries expected: one per (event, matching webhook subscription).
-want=$(python3 - "$state/events.jsonl" deploy/dev/subscriptions/*.json <<'PY'
-import fnmatch, json, sys
+# Deliveries expected: one per (event, matching subscription), per channel.
+read -r want want_mail < <(python3 - "$state/events.jsonl" deploy/dev/subscriptions/*.json <<'PY'
+import json, sys
 subs = [json.load(open(f)) for f in sys.argv[2:]]
-pats = [s["event_types"] for s in subs if s["channel"] == "webhook"]
-n = 0
-for line in open(sys.argv[1]):
-    t = json.loads(line)["type"]
-    n += sum(any(t == p or (p.endswith(".*") and t.startswith(p[:-1])) for p in ps) for ps in pats)
-print(n)
+events = [json.loads(line)["type"] for line in open(sys.argv[1])]
+def matches(t, pats):
+    return any(t == p or (p.endswith(".*") and t.startswith(p[:-1])) for p in pats)
+print(*(sum(matches(t, s["event_types"]) for t in events for s in subs if s["channel"] == ch)
+        for ch in ("webhook", "email")))
 PY
 )
 echo "== waiting for the $want webhook deliveries, verified by herald listen"
@@ -136,18 +135,6 @@ PY
 delivered=$(grep -c '"valid":true' "$state/deliveries.jsonl" || true)
 echo "== $delivered of $want webhook deliveries arrived with a valid signature"
 
-# E-mails expected: one per (event, matching e-mail subscription).
-want_mail=$(python3 - "$state/events.jsonl" deploy/dev/subscriptions/*.json <<'PY'
-import json, sys
-subs = [json.load(open(f)) for f in sys.argv[2:]]
-pats = [s["event_types"] for s in subs if s["channel"] == "email"]
-n = 0
-for line in open(sys.argv[1]):
-    t = json.loads(line)["type"]
-    n += sum(any(t == p or (p.endswith(".*") and t.startswith(p[:-1])) for p in ps) for ps in pats)
-print(n)
-PY
-)
 echo "== waiting for the $want_mail e-mails at the SMTP server"
 for _ in $(seq 600); do
   [ "$(ls "$state/mail" | grep -c '\.json$' || true)" -ge "$want_mail" ] && break

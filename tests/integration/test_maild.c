@@ -89,16 +89,6 @@ static int smtp_distinct(void *arg)
         return n;
 }
 
-static int wait_for(int (*fn)(void *), void *arg, int want, int timeout_ms)
-{
-        int64_t deadline = hd_mono_us() + (int64_t)timeout_ms * 1000;
-        int got;
-
-        while ((got = fn(arg)) < want && hd_mono_us() < deadline)
-                usleep(50000); /* polling for a condition, not a fixed sleep */
-        return got;
-}
-
 static void write_config(const smtp_t *ops, const smtp_t *billing, const smtp_t *bad)
 {
         FILE *fp;
@@ -255,7 +245,7 @@ static void check_dlq(void)
         int smtp554 = 0, injection = 0;
         size_t i;
 
-        HD_CHECK_INT_EQ(wait_for(dlq_count, &arr, 2, 30000), 2);
+        HD_CHECK_INT_EQ(hd_test_wait_for(dlq_count, &arr, 2, 30000), 2);
         json_array_foreach(arr, i, r) {
                 json_t *h = json_object_get(r, "headers");
                 const char *cls = json_string_value(json_object_get(h, "herald.error.class"));
@@ -301,11 +291,11 @@ int main(void)
         produce_events();
 
         /* One of the two dies mid-run; the other takes its partitions over. */
-        HD_CHECK(wait_for(smtp_distinct, &ops, NSVC / 4, 60000) >= NSVC / 4);
+        HD_CHECK(hd_test_wait_for(smtp_distinct, &ops, NSVC / 4, 60000) >= NSVC / 4);
         kill(d1, SIGKILL);
         hd_test_stop(d1, 1);
-        HD_CHECK_INT_EQ(wait_for(smtp_distinct, &ops, NSVC, 90000), NSVC);
-        HD_CHECK_INT_EQ(wait_for(smtp_distinct, &billing, 3, 30000), 3); /* after two 451s */
+        HD_CHECK_INT_EQ(hd_test_wait_for(smtp_distinct, &ops, NSVC, 90000), NSVC);
+        HD_CHECK_INT_EQ(hd_test_wait_for(smtp_distinct, &billing, 3, 30000), 3); /* after two 451s */
         check_order_and_content(&ops);
         check_dlq();
         HD_CHECK_INT_EQ(smtp_distinct(&bad), 0);

@@ -85,16 +85,6 @@ static int rx_delivered(const rx_t *rx)
         return n;
 }
 
-static int wait_for(int (*fn)(void *), void *arg, int want, int timeout_ms)
-{
-        int64_t deadline = hd_mono_us() + (int64_t)timeout_ms * 1000;
-        int got = 0;
-
-        while ((got = fn(arg)) < want && hd_mono_us() < deadline)
-                usleep(50000); /* polling a file for a condition, not a fixed sleep */
-        return got;
-}
-
 static int rx_count(void *rx)
 {
         return rx_delivered(rx);
@@ -357,16 +347,16 @@ int main(void)
         produce_poison();
 
         d = start_daemon();
-        HD_CHECK_INT_EQ(wait_for(rx_count, &rx[0], NSVC, 60000), NSVC);
-        HD_CHECK_INT_EQ(wait_for(rx_count, &rx[3], NSVC, 60000), NSVC); /* flaky, all in */
-        HD_CHECK_INT_EQ(wait_for(rx_count, &rx[4], NSVC, 60000), NSVC); /* bearer auth */
-        HD_CHECK_INT_EQ(wait_for(read_dlq, &dlq, 6, 30000), 6);
+        HD_CHECK_INT_EQ(hd_test_wait_for(rx_count, &rx[0], NSVC, 60000), NSVC);
+        HD_CHECK_INT_EQ(hd_test_wait_for(rx_count, &rx[3], NSVC, 60000), NSVC); /* flaky, all in */
+        HD_CHECK_INT_EQ(hd_test_wait_for(rx_count, &rx[4], NSVC, 60000), NSVC); /* bearer auth */
+        HD_CHECK_INT_EQ(hd_test_wait_for(read_dlq, &dlq, 6, 30000), 6);
         HD_CHECK_INT_EQ(dlq.retries_exhausted, 5);
         HD_CHECK_INT_EQ(dlq.poison, 1);
         HD_CHECK_INT_EQ(dlq.headers_ok, 6);
         cfg = hd_config_load(conf, err, sizeof(err));
         subs = cfg ? hd_subs_open(cfg, err, sizeof(err)) : NULL;
-        HD_CHECK_MSG(subs && wait_for(sub_disabled, subs, 1, 10000) == 1, "sC not disabled");
+        HD_CHECK_MSG(subs && hd_test_wait_for(sub_disabled, subs, 1, 10000) == 1, "sC not disabled");
         check_order(&rx[0]);
         {
                 char *m = scrape();
@@ -383,7 +373,7 @@ int main(void)
         /* Restart: resumes after its commits, no duplicate deliveries. */
         d = start_daemon();
         produce_events(NSVC, 1);
-        HD_CHECK_INT_EQ(wait_for(rx_count, &rx[0], NSVC + 1, 60000), NSVC + 1);
+        HD_CHECK_INT_EQ(hd_test_wait_for(rx_count, &rx[0], NSVC + 1, 60000), NSVC + 1);
         {
                 json_t *arr = rx_lines(&rx[0]);
                 HD_CHECK_INT_EQ(json_array_size(arr), NSVC + 1); /* every line a first delivery */

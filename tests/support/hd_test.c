@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int hd_test_failures;
 int hd_test_checks;
@@ -76,4 +77,14 @@ const char *hd_test_src(const char *rel)
 
         snprintf(out, 1024, "%s/%s", s && *s ? s : ".", rel);
         return out;
+}
+
+int hd_test_wait_for(int (*fn)(void *), void *arg, int want, int timeout_ms)
+{
+        int64_t deadline = hd_mono_us() + (int64_t)timeout_ms * 1000;
+        int got;
+
+        while ((got = fn(arg)) < want && hd_mono_us() < deadline)
+                usleep(50000);
+        return got;
 }

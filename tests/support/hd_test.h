@@ -82,4 +82,11 @@ const char *hd_test_bin(const char *name);
 /* Path in the source tree: $HERALD_SOURCE_DIR/rel. */
 const char *hd_test_src(const char *rel);
 
+/*
+ * Polls fn(arg) every 50 ms until it returns at least want or timeout_ms pass;
+ * returns the last value. For conditions seen from outside (files a receiver
+ * writes, records in a topic), never as a fixed sleep.
+ */
+int hd_test_wait_for(int (*fn)(void *), void *arg, int want, int timeout_ms);
+
 #endif
