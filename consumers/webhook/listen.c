@@ -35,6 +35,7 @@ typedef struct hd_listen {
         int delay_min, delay_max;
         unsigned seed;
         const char *require_auth; /* exact Authorization value required, or NULL */
+        int record_body;          /* --record-body: the JSON body in each line */
 } hd_listen_t;
 
 typedef struct hd_lreq {
@@ -62,8 +63,11 @@ static void hd_listen_record(hd_listen_t *L, const char *id, const hd_lreq_t *re
                                  json_object_get(body, "account_id"), "valid", valid,
                                  "status", (int)status, "arrived_at",
                                  (json_int_t)hd_now_ms(), "error", why);
-        char *text = json_dumps(line, JSON_COMPACT);
+        char *text;
 
+        if (L->record_body && body)
+                json_object_set(line, "body", body);
+        text = json_dumps(line, JSON_COMPACT);
         pthread_mutex_lock(&L->lock);
         fprintf(L->out, "%s\n", text);
         fflush(L->out);
@@ -170,6 +174,7 @@ static const char hd_usage[] =
         "usage: herald listen --listen ADDR:PORT --cert FILE --key FILE --secret whsec_...\n"
         "                     [--secret whsec_...] [--out FILE] [--fail-rate R]\n"
         "                     [--status CODE] [--delay-ms MIN-MAX] [--reset-rate R]\n"
+        "                     [--require-auth VALUE] [--record-body]\n"
         "HTTPS webhook receiver: verifies signatures (any --secret; several during\n"
         "rotation) and timestamps (+-5 min); 204 when valid, 401 when not; one JSON line\n"
         "per delivery to FILE (default stdout). Faults: --fail-rate R answers 503 to a\n"
@@ -177,6 +182,7 @@ static const char hd_usage[] =
         "--delay-ms waits MIN..MAX ms, --reset-rate R drops a share R of connections.\n"
         "--require-auth VALUE answers 401 unless the Authorization header is VALUE\n"
         "(e.g. \"Bearer t0ken\"), to check a subscription's extra auth end to end.\n"
+        "--record-body adds each delivery's JSON body to its line.\n"
         "Prints \"herald listen: listening on https://ADDR:PORT\" when ready.\n";
 
 /* The secret as hd_webhook_sign uses it: a signature made with it must work. */
@@ -218,15 +224,16 @@ static int hd_listen_opts(int argc, char **argv, hd_listen_t *L, const char **li
                 {"listen", 1, NULL, 'l'}, {"cert", 1, NULL, 'c'},      {"key", 1, NULL, 'k'},
                 {"secret", 1, NULL, 's'}, {"out", 1, NULL, 'o'},       {"fail-rate", 1, NULL, 'f'},
                 {"status", 1, NULL, 'S'}, {"delay-ms", 1, NULL, 'd'},  {"reset-rate", 1, NULL, 'r'},
-                {"require-auth", 1, NULL, 'A'}, {"help", 0, NULL, 'h'},   {NULL, 0, NULL, 0}};
+                {"require-auth", 1, NULL, 'A'}, {"record-body", 0, NULL, 'B'}, {"help", 0, NULL, 'h'},   {NULL, 0, NULL, 0}};
         int c;
 
-        while ((c = getopt_long(argc, argv, "l:c:k:s:o:f:S:d:r:A:h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "l:c:k:s:o:f:S:d:r:A:Bh", opts, NULL)) != -1) {
                 switch (c) {
                 case 'l': *listen = optarg; break;
                 case 'c': *cert = optarg; break;
                 case 'k': *key = optarg; break;
                 case 'o': *out = optarg; break;
+                case 'B': L->record_body = 1; break;
                 case 'A':
                         L->require_auth = optarg;
                         hd_log_add_secret(optarg);

@@ -134,6 +134,14 @@ int main(void)
         HD_CHECK(strstr(lines, "t0k") == NULL);
         free(lines);
 
+        pid = start_listen(out, "--record-body", NULL);
+        HD_CHECK_INT_EQ(post("e10", body, SECRET), 204);
+        hd_test_stop(pid, 0);
+        lines = hd_read_file(out, 1 << 20, NULL, err, sizeof(err));
+        HD_CHECK_CONTAINS(lines, "\"id\":\"e10\"");
+        HD_CHECK_CONTAINS(lines, "\"body\":{\"id\":\"e1\",\"type\":\"invoice.posted\"");
+        free(lines);
+
         check_refused("--secret", "whsec_!!!", "--secret #2: webhook secret is not base64");
         check_refused("--listen", "127.0.0.1:70000", "expected IPv4:PORT");
         check_refused("--listen", "localhost:80", "expected IPv4:PORT");
