@@ -366,6 +366,7 @@ static void test_down_then_up(void)
         s = sender(&p, 1, 1);
         HD_CHECK_INT_EQ(send1(s, "p", m, &r), HD_OUTCOME_RETRY);
         HD_CHECK_INT_EQ(r.smtp_code, 0);
+        HD_CHECK_INT_EQ(r.reused, 0);
         HD_CHECK_MSG(strstr(r.detail, "onnect"), "%s", r.detail);
         close(fd);
         snprintf(portstr, sizeof(portstr), "%d", port);
