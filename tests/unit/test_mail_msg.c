@@ -287,8 +287,9 @@ static void test_injection(void)
                 json_decref(sub);
                 sub = base_sub();
                 set_email(sub, "cc", json_pack("[s]", "Name\r\nBcc: v@e.com <a@b.example>"));
-                refused(ev, sub, &profile,
-                        "header injection: CR/LF in the display name of email.cc[0]");
+                refused(ev, sub, &profile, "header injection: CR/LF in email.cc[0]");
+                json_decref(sub);
+                sub = base_sub();
 
                 /* the profile */
                 p = profile;
