@@ -41,6 +41,7 @@ typedef struct hd_mrender {
         const json_t *event;
         const char *field;     /* "email.subject", "email.to[0]", "email.text" … */
         int header;            /* the value goes into a header or the envelope */
+        int refused;           /* the lookup refused a value: its message stands alone */
 } hd_mrender_t;
 
 /* The string a token reads, when it is one (mirrors hd_token's lookup rules). */
@@ -65,7 +66,7 @@ static const json_t *hd_mail_token_node(const json_t *ev, const char *token)
 static int hd_mail_lookup(void *opaque, const char *token, char *buf, size_t bufsize,
                           char *errstr, size_t errstr_size)
 {
-        const hd_mrender_t *R = opaque;
+        hd_mrender_t *R = opaque;
         const json_t *node;
         int r = hd_token_lookup(R->event, token, buf, bufsize, errstr, errstr_size);
         const char *bad = NULL;
@@ -79,6 +80,7 @@ static int hd_mail_lookup(void *opaque, const char *token, char *buf, size_t buf
                 bad = "CR/LF";
         if (!bad)
                 return 0;
+        R->refused = 1;
         if (R->header)
                 return hd_seterr(errstr, errstr_size,
                                  "header injection: %s in rendered %s from token %s", bad,
@@ -92,7 +94,7 @@ static int hd_mail_lookup(void *opaque, const char *token, char *buf, size_t buf
 static char *hd_mail_render(hd_mbuild_t *B, const char *tpl, hd_tpl_mode_t mode,
                             const char *field, int header, size_t max)
 {
-        hd_mrender_t R = {B->event, field, header};
+        hd_mrender_t R = {B->event, field, header, 0};
         char err[400];
         hd_template_t *t = hd_template_compile(tpl, err, sizeof(err));
         char *out = t ? hd_template_render(t, mode, hd_mail_lookup, &R, max, err, sizeof(err))
@@ -101,7 +103,7 @@ static char *hd_mail_render(hd_mbuild_t *B, const char *tpl, hd_tpl_mode_t mode,
         hd_template_destroy(t);
         if (out)
                 return out;
-        if (!strncmp(err, "header injection", 16) || strstr(err, "(a token value must"))
+        if (R.refused)
                 hd_seterr(B->errstr, B->errstr_size, "%s", err);
         else
                 hd_seterr(B->errstr, B->errstr_size, "%s: %s", field, err);
@@ -238,11 +240,13 @@ static int hd_mail_rcpts(hd_mbuild_t *B, const char *key, hd_rcpts_t *out)
                                          "%s: more than %d recipients", field,
                                          HD_MAIL_MAX_RCPT);
                 }
+                if (hd_mime_find_crlf_nul(s, strlen(s))) { /* a static value */
+                        free(r);
+                        return hd_seterr(B->errstr, B->errstr_size,
+                                         "header injection: CR/LF in %s", field);
+                }
                 if (hd_rcpt_parse(s, &out->v[out->n], err, sizeof(err))) {
                         free(r);
-                        if (!strncmp(err, "header injection", 16))
-                                return hd_seterr(B->errstr, B->errstr_size,
-                                                 "header injection: CR/LF in %s", field);
                         return hd_seterr(B->errstr, B->errstr_size, "%s: %s", field, err);
                 }
                 out->n++;

@@ -470,7 +470,7 @@ hd_outcome_t hd_mail_smtp_send(hd_mail_smtp_t *s, const char *profile, const hd_
         left = hd_ms_left(&deadline);
         rc = hd_smtp_attempt(c, s, mp, m, rcpt, &D, errbuf, left > 1000 ? left : 1000, 0,
                              &connects);
-        res->reused = connects == 0;
+        res->reused = connects == 0 && D.last_code != 0; /* not: refused connect */
         /* A kept connection the server dropped meanwhile: nothing was sent, go again. */
         if (rc != CURLE_OK && connects == 0 && !D.mail_answered && hd_curl_network(rc) &&
             (left = hd_ms_left(&deadline)) > 1000) {

@@ -157,52 +157,45 @@ int hd_mime_base64_decode(hd_mbuf_t *out, const char *s, size_t n)
 
 /* --- quoted-printable ------------------------------------------------------------------ */
 
-typedef struct hd_qp {
-        hd_mbuf_t *out;
-        size_t col;
-} hd_qp_t;
-
-/* Puts one output unit (a literal byte or "=XX"), soft-breaking first when needed. */
-static void hd_qp_unit(hd_qp_t *q, const char *u, size_t n)
+/* Soft-breaks when a unit of w characters would not fit before the '=' of a break. */
+static void hd_qp_room(hd_mbuf_t *out, size_t *col, size_t w)
 {
-        if (q->col + n > HD_MIME_BODY_LINE - 1) { /* room for the soft break's '=' */
-                hd_mbuf_put(q->out, "=\r\n", 3);
-                q->col = 0;
+        if (*col + w > HD_MIME_BODY_LINE - 1) {
+                hd_mbuf_put(out, "=\r\n", 3);
+                *col = 0;
         }
-        hd_mbuf_put(q->out, u, n);
-        q->col += n;
-}
-
-static void hd_qp_escaped(hd_qp_t *q, unsigned char c)
-{
-        static const char hex[] = "0123456789ABCDEF";
-        char u[3] = {'=', hex[c >> 4], hex[c & 15]};
-
-        hd_qp_unit(q, u, 3);
 }
 
 void hd_mime_qp(hd_mbuf_t *out, const char *s, size_t n)
 {
-        hd_qp_t q = {out, 0};
+        static const char hex[] = "0123456789ABCDEF";
+        size_t col = 0;
 
         for (size_t i = 0; i < n; i++) {
                 unsigned char c = (unsigned char)s[i];
                 int at_break = i + 1 == n || s[i + 1] == '\n' ||
                                (s[i + 1] == '\r' && i + 2 < n && s[i + 2] == '\n');
+                int esc;
                 if (c == '\r' && i + 1 < n && s[i + 1] == '\n')
                         continue; /* the LF writes the break */
                 if (c == '\n') {
                         hd_mbuf_put(out, "\r\n", 2);
-                        q.col = 0;
+                        col = 0;
                         continue;
                 }
-                /* '.' alone on a line ends SMTP DATA; "From " gets mangled by mbox. */
-                if (c == '=' || c < 32 || c > 126 || ((c == ' ' || c == '\t') && at_break) ||
-                    (q.col == 0 && c == '.') ||
-                    (q.col == 0 && c == 'F' && n - i >= 5 && !memcmp(s + i, "From ", 5)))
-                        hd_qp_escaped(&q, c);
-                else
-                        hd_qp_unit(&q, (const char *)&s[i], 1);
+                esc = c == '=' || c < 32 || c > 126 || ((c == ' ' || c == '\t') && at_break);
+                hd_qp_room(out, &col, esc ? 3 : 1);
+                /* '.' alone on a line ends SMTP DATA; "From " gets mangled by mbox */
+                if (col == 0 && (c == '.' || (c == 'F' && n - i >= 5 && !memcmp(s + i, "From ", 5))))
+                        esc = 1;
+                if (esc) {
+                        char u[3] = {'=', hex[c >> 4], hex[c & 15]};
+                        hd_mbuf_put(out, u, 3);
+                        col += 3;
+                } else {
+                        hd_mbuf_put(out, &c, 1);
+                        col++;
+                }
         }
         hd_mbuf_put(out, "\r\n", 2);
 }
@@ -249,7 +242,8 @@ void hd_mhdr_begin(hd_mhdr_t *h, hd_mbuf_t *b, const char *name)
 
 void hd_mhdr_word(hd_mhdr_t *h, const char *w, size_t n)
 {
-        if (h->nwords && h->col + 1 + n > HD_MIME_FOLD_AT) {
+        /* folding right after "Name:" is allowed too (FWS) */
+        if (h->col > 1 && h->col + 1 + n > HD_MIME_FOLD_AT) {
                 hd_mbuf_put(h->b, "\r\n", 2);
                 h->col = 0;
         }
@@ -310,14 +304,23 @@ static int hd_mhdr_check(const char *v, size_t n, const char *what, char *errstr
         return 0;
 }
 
-/* 1 when v is printable ASCII split by single spaces into words of <= max chars. */
+/*
+ * 1 when v is printable ASCII words of 1..max characters split by single spaces:
+ * folding can then only replace a space, and every line stays short. Anything
+ * else (runs of spaces would make long or blank lines) is written encoded.
+ */
 static int hd_plain_words(const char *v, size_t n, size_t max)
 {
         size_t run = 0;
 
+        if (!n)
+                return 1;
+        if (v[0] == ' ' || v[n - 1] == ' ')
+                return 0;
         for (size_t i = 0; i < n; i++) {
                 unsigned char c = (unsigned char)v[i];
-                if (c < 32 || c > 126 || (c == '=' && i + 1 < n && v[i + 1] == '?'))
+                if (c < 32 || c > 126 || (c == '=' && i + 1 < n && v[i + 1] == '?') ||
+                    (c == ' ' && v[i - 1] == ' '))
                         return 0;
                 run = c == ' ' ? 0 : run + 1;
                 if (run > max)
@@ -364,10 +367,6 @@ int hd_mhdr_phrase(hd_mhdr_t *h, const char *name, size_t n, const char *what, c
                 special |= hd_phrase_special(name[i]);
         if (!special || !hd_plain_words(name, n, HD_MIME_FOLD_AT - 2))
                 return hd_mhdr_text(h, name, n, what, errstr, errstr_size);
-        if (n > 60) { /* a quoted string is not folded here: keep it short */
-                hd_mhdr_encoded(h, name, n);
-                return 0;
-        }
         hd_mbuf_put(&q, "\"", 1);
         for (size_t i = 0; i < n; i++) {
                 if (name[i] == '"' || name[i] == '\\')
@@ -375,6 +374,11 @@ int hd_mhdr_phrase(hd_mhdr_t *h, const char *name, size_t n, const char *what, c
                 hd_mbuf_put(&q, name + i, 1);
         }
         hd_mbuf_put(&q, "\"", 1);
+        if (q.len > 64) { /* a quoted string is not folded here: keep it short */
+                hd_mbuf_free(&q);
+                hd_mhdr_encoded(h, name, n);
+                return 0;
+        }
         hd_mhdr_word(h, q.p, q.len);
         hd_mbuf_free(&q);
         return 0;

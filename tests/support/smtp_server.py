@@ -11,6 +11,7 @@ more on stdout. Each accepted message is written to DIR as NNNN.eml (the bytes
 received) and NNNN.json (envelope, connection number, TLS, AUTH user, and the
 parsed view `parse` prints), both before the 250 reply, so a client that got
 its 250 can read them. DIR/connections holds the number of connections so far.
+Messages of an earlier run in DIR are deleted at start.
 
   --tls starttls   STARTTLS offered and required before MAIL (530 otherwise)
   --tls implicit   TLS from the first byte (smtps)
@@ -131,6 +132,9 @@ async def serve(args):
     from aiosmtpd.smtp import SMTP
 
     os.makedirs(args.dir, exist_ok=True)
+    for name in os.listdir(args.dir):  # a fresh start: earlier runs' messages go
+        if name == "connections" or name.endswith((".eml", ".json", ".tmp")):
+            os.unlink(os.path.join(args.dir, name))
     ctx = None
     if args.tls != "none":
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
