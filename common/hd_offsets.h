@@ -22,6 +22,14 @@ typedef struct hd_offsets_part {
 } hd_offsets_part_t;
 
 /*
+ * Partitions of an existing topic, or -1 with "unknown topic T". Asks for the
+ * whole cluster's metadata: naming one topic would let a broker with automatic
+ * topic creation (the mock cluster is one) create it.
+ */
+int hd_offsets_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
+                               size_t errstr_size);
+
+/*
  * Watermarks and the committed offset of each of parts[0..n) of topic, for the
  * group rk was created with (rk needs group.id; nothing is joined).
  */

@@ -98,7 +98,7 @@ static int hd_replay_load(hd_replay_t *r, char *errstr, size_t errstr_size)
 
         if (!conf || !(r->rk = hd_kafka_reader_new(conf, r->group, 1, errstr, errstr_size)))
                 return -1;
-        if ((count = hd_kafka_partition_count(r->rk, r->topic, HD_REPLAY_TIMEOUT_MS, errstr,
+        if ((count = hd_offsets_partition_count(r->rk, r->topic, HD_REPLAY_TIMEOUT_MS, errstr,
                                               errstr_size)) < 0)
                 return -1;
         if (r->plist) {
@@ -221,20 +221,26 @@ static void hd_replay_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                 rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
         hd_replay_member_t *m = opaque;
+        int assign = err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
 
-        if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-                rd_kafka_assign(rk, parts);
-                m->assigned = parts->cnt;
+        /* the group's own protocol (from the config), as its daemons use it */
+        if (!strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE")) {
+                if (assign)
+                        rd_kafka_incremental_assign(rk, parts);
+                else
+                        rd_kafka_incremental_unassign(rk, parts);
+                m->assigned = (m->assigned < 0 ? 0 : m->assigned) +
+                              (assign ? parts->cnt : -parts->cnt);
         } else {
-                rd_kafka_assign(rk, NULL);
-                m->assigned = -1;
+                rd_kafka_assign(rk, assign ? parts : NULL);
+                m->assigned = assign ? parts->cnt : -1;
         }
 }
 
 /*
  * Subscribes as a member of the group to T and the config's event topics (the
- * daemons' subscription), round-robin, so every other live member would hold at
- * least one partition. Returns the number of partitions subscribed.
+ * daemons' subscription), so every other live member shares these partitions
+ * with this client. Returns the number of partitions subscribed.
  */
 static int hd_replay_subscribe(hd_replay_t *r, rd_kafka_t *rk, char *errstr, size_t errstr_size)
 {
@@ -249,7 +255,7 @@ static int hd_replay_subscribe(hd_replay_t *r, rd_kafka_t *rk, char *errstr, siz
                 if (rd_kafka_topic_partition_list_find(l, topics[i], RD_KAFKA_PARTITION_UA))
                         continue;
                 /* a config topic missing on this cluster is simply not subscribed */
-                n = hd_kafka_partition_count(r->rk, topics[i], HD_REPLAY_TIMEOUT_MS, ignored,
+                n = hd_offsets_partition_count(r->rk, topics[i], HD_REPLAY_TIMEOUT_MS, ignored,
                                              sizeof(ignored));
                 if (n > 0) {
                         rd_kafka_topic_partition_list_add(l, topics[i], RD_KAFKA_PARTITION_UA);
@@ -272,12 +278,12 @@ static rd_kafka_t *hd_replay_member_new(hd_replay_t *r, hd_replay_member_t *m, c
 
         if (!conf)
                 return NULL;
+        /* No assignment strategy of its own: the config's, as the daemons use
+         * (librdkafka's mock cluster aborts when members' first protocols differ). */
         if (hd_kafka_conf_set(conf, "group.id", r->group, errstr, errstr_size) ||
             hd_kafka_conf_set(conf, "client.id", "herald-replay", errstr, errstr_size) ||
             hd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, errstr_size) ||
-            hd_kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr, errstr_size) ||
-            hd_kafka_conf_set(conf, "partition.assignment.strategy", "roundrobin", errstr,
-                              errstr_size)) {
+            hd_kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr, errstr_size)) {
                 rd_kafka_conf_destroy(conf);
                 return NULL;
         }
