@@ -1,6 +1,7 @@
 /*
  * hd_offsets: offset arithmetic shared by `herald replay` and `herald status`:
- * watermarks and committed offsets per partition, the first offset at a time
+ * topic lookup that never auto-creates, watermarks and committed offsets per
+ * partition, the first offset at a time
  * (the broker's ListOffsets answer checked against message timestamps, with a
  * client-side binary search where the broker cannot answer, as librdkafka's mock
  * cluster returns -1), the group's live members where the broker can list them,
