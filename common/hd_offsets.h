@@ -1,11 +1,11 @@
 /*
  * hd_offsets: offset arithmetic shared by `herald replay` and `herald status`:
  * topic lookup that never auto-creates, watermarks and committed offsets per
- * partition, the first offset at a time
- * (the broker's ListOffsets answer checked against message timestamps, with a
- * client-side binary search where the broker cannot answer, as librdkafka's mock
- * cluster returns -1), the group's live members where the broker can list them,
- * and the parsers for the CLI's ISO 8601 time, duration and partition arguments.
+ * partition, the first offset at a time (the broker's ListOffsets answer checked
+ * against message timestamps, with a client-side binary search where the broker
+ * cannot answer, as librdkafka's mock cluster returns -1), the group's live
+ * members where the broker can list them, and the parsers for the CLI's ISO 8601
+ * time, duration and partition arguments.
  */
 #ifndef HD_OFFSETS_H
 #define HD_OFFSETS_H
