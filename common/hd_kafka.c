@@ -49,28 +49,29 @@ fail:
         return NULL;
 }
 
-int hd_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms,
-                             char *errstr, size_t errstr_size)
+int hd_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
+                               size_t errstr_size)
 {
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
         const struct rd_kafka_metadata *md = NULL;
-        rd_kafka_resp_err_t err;
-        int n = -1;
+        rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);
+        int n = -1, found = 0;
 
-        err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
-        if (err) {
-                hd_seterr(errstr, errstr_size, "metadata for %s: %s", topic,
-                          rd_kafka_err2str(err));
-        } else if (md->topic_cnt != 1 || md->topics[0].err) {
-                hd_seterr(errstr, errstr_size, "topic %s: %s", topic,
-                          md->topic_cnt ? rd_kafka_err2str(md->topics[0].err)
-                                        : "not in metadata");
-        } else {
-                n = md->topics[0].partition_cnt;
+        if (e)
+                return hd_seterr(errstr, errstr_size, "cluster metadata: %s", rd_kafka_err2str(e));
+        for (int i = 0; i < md->topic_cnt; i++) {
+                const rd_kafka_metadata_topic_t *t = &md->topics[i];
+                if (strcmp(t->topic, topic))
+                        continue;
+                found = 1;
+                n = t->err ? hd_seterr(errstr, errstr_size, "topic %s: %s", topic,
+                                       rd_kafka_err2str(t->err))
+                           : t->partition_cnt;
+                break;
         }
-        if (md)
-                rd_kafka_metadata_destroy(md);
-        rd_kafka_topic_destroy(rkt);
+        if (!found)
+                hd_seterr(errstr, errstr_size, "unknown topic %s (not in the cluster's metadata)",
+                          topic);
+        rd_kafka_metadata_destroy(md);
         return n;
 }
 

@@ -27,7 +27,11 @@ int hd_kafka_conf_set(rd_kafka_conf_t *conf, const char *name, const char *value
 rd_kafka_t *hd_kafka_reader_new(rd_kafka_conf_t *conf, const char *group, int partition_eof,
                                 char *errstr, size_t errstr_size);
 
-/* Number of partitions of topic (metadata request), or -1. */
+/*
+ * Partitions of an existing topic, or -1 with "unknown topic T". Asks for the
+ * whole cluster's metadata: naming one topic would let a broker with automatic
+ * topic creation (the mock cluster is one) create it.
+ */
 int hd_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms,
                              char *errstr, size_t errstr_size);
 

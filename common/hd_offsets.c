@@ -7,32 +7,6 @@
 
 #define HD_OFFSETS_PROBE_MS 10000
 
-int hd_offsets_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
-                               size_t errstr_size)
-{
-        const struct rd_kafka_metadata *md = NULL;
-        rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);
-        int n = -1, found = 0;
-
-        if (e)
-                return hd_seterr(errstr, errstr_size, "cluster metadata: %s", rd_kafka_err2str(e));
-        for (int i = 0; i < md->topic_cnt; i++) {
-                const rd_kafka_metadata_topic_t *t = &md->topics[i];
-                if (strcmp(t->topic, topic))
-                        continue;
-                found = 1;
-                n = t->err ? hd_seterr(errstr, errstr_size, "topic %s: %s", topic,
-                                       rd_kafka_err2str(t->err))
-                           : t->partition_cnt;
-                break;
-        }
-        if (!found)
-                hd_seterr(errstr, errstr_size, "unknown topic %s (not in the cluster's metadata)",
-                          topic);
-        rd_kafka_metadata_destroy(md);
-        return n;
-}
-
 int hd_offsets_read(rd_kafka_t *rk, const char *topic, hd_offsets_part_t *parts, size_t n,
                     int timeout_ms, char *errstr, size_t errstr_size)
 {

@@ -10,6 +10,7 @@
 #ifndef HD_OFFSETS_H
 #define HD_OFFSETS_H
 
+#include "hd_kafka.h"
 #include <librdkafka/rdkafka.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,14 +22,6 @@ typedef struct hd_offsets_part {
         int64_t committed;  /* RD_KAFKA_OFFSET_INVALID when the group has none */
         int has_metadata;   /* the commit carries metadata (completion marks) */
 } hd_offsets_part_t;
-
-/*
- * Partitions of an existing topic, or -1 with "unknown topic T". Asks for the
- * whole cluster's metadata: naming one topic would let a broker with automatic
- * topic creation (the mock cluster is one) create it.
- */
-int hd_offsets_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
-                               size_t errstr_size);
 
 /*
  * Watermarks and the committed offset of each of parts[0..n) of topic, for the

@@ -98,7 +98,7 @@ static int hd_replay_load(hd_replay_t *r, char *errstr, size_t errstr_size)
 
         if (!conf || !(r->rk = hd_kafka_reader_new(conf, r->group, 1, errstr, errstr_size)))
                 return -1;
-        if ((count = hd_offsets_partition_count(r->rk, r->topic, HD_REPLAY_TIMEOUT_MS, errstr,
+        if ((count = hd_kafka_partition_count(r->rk, r->topic, HD_REPLAY_TIMEOUT_MS, errstr,
                                               errstr_size)) < 0)
                 return -1;
         if (r->plist) {
@@ -255,7 +255,7 @@ static int hd_replay_subscribe(hd_replay_t *r, rd_kafka_t *rk, char *errstr, siz
                 if (rd_kafka_topic_partition_list_find(l, topics[i], RD_KAFKA_PARTITION_UA))
                         continue;
                 /* a config topic missing on this cluster is simply not subscribed */
-                n = hd_offsets_partition_count(r->rk, topics[i], HD_REPLAY_TIMEOUT_MS, ignored,
+                n = hd_kafka_partition_count(r->rk, topics[i], HD_REPLAY_TIMEOUT_MS, ignored,
                                              sizeof(ignored));
                 if (n > 0) {
                         rd_kafka_topic_partition_list_add(l, topics[i], RD_KAFKA_PARTITION_UA);

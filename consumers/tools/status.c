@@ -39,7 +39,7 @@ static int64_t hd_status_lag(const hd_offsets_part_t *p)
 static int hd_status_topic(rd_kafka_t *rk, const char *topic, json_t *parts, int64_t *lagp,
                            char *errstr, size_t errstr_size)
 {
-        int n = hd_offsets_partition_count(rk, topic, HD_STATUS_TIMEOUT_MS, errstr, errstr_size);
+        int n = hd_kafka_partition_count(rk, topic, HD_STATUS_TIMEOUT_MS, errstr, errstr_size);
         hd_offsets_part_t *p;
         int r;
 
