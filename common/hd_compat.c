@@ -321,8 +321,11 @@ static void hd_cc_branch_seg(const hd_cs_node_t *n, char *buf, size_t size)
         snprintf(buf, size, "[%s]", n->fullname ? n->name : hd_cs_type_name(n->t));
 }
 
-/* Reader union, writer not a union: some reader branch must read the writer. */
-static int hd_cc_reader_union(hd_cc_t *C, const hd_cs_node_t *ru, int wi, int emit)
+/*
+ * Reader union, writer not a union (or wb >= 0: branch wb of a writer union): some
+ * reader branch must read the writer.
+ */
+static int hd_cc_reader_union(hd_cc_t *C, const hd_cs_node_t *ru, int wi, int wb, int emit)
 {
         const hd_cs_node_t *w = &C->w->nodes[wi];
         char seg[24], dot[300];
@@ -341,7 +344,11 @@ static int hd_cc_reader_union(hd_cc_t *C, const hd_cs_node_t *ru, int wi, int em
                 m = hd_cc_push(C, seg, dot);
                 hd_cc_pair(C, ru->kids[j], wi, 1);
                 hd_cc_pop(C, m);
-        } else if (C->dir == HD_CC_READER_NEW) {
+                return 0;
+        }
+        snprintf(seg, sizeof(seg), "%d", wb);
+        m = hd_cc_push(C, wb >= 0 ? seg : NULL, NULL);
+        if (C->dir == HD_CC_READER_NEW) {
                 hd_cc_emit(C, "union branch \"%s\" removed", hd_cc_desc(w));
         } else if (C->dir == HD_CC_READER_OLD) {
                 hd_cc_emit(C, "union branch \"%s\" added, which the old schema cannot read",
@@ -349,6 +356,7 @@ static int hd_cc_reader_union(hd_cc_t *C, const hd_cs_node_t *ru, int wi, int em
         } else {
                 hd_cc_emit(C, "reader union lacks writer type \"%s\"", hd_cc_desc(w));
         }
+        hd_cc_pop(C, m);
         return 0;
 }
 
@@ -356,20 +364,12 @@ static int hd_cc_reader_union(hd_cc_t *C, const hd_cs_node_t *ru, int wi, int em
 static int hd_cc_writer_union(hd_cc_t *C, int ri, const hd_cs_node_t *wu, int emit)
 {
         const hd_cs_node_t *r = &C->r->nodes[ri];
-        char seg[24];
         int ok = 1;
 
-        for (size_t i = 0; i < wu->n && (ok || emit); i++) {
-                hd_mark_t m = {strlen(C->ptr), strlen(C->dot)};
-                if (r->t == HD_CS_UNION) { /* union vs union: name the writer branch */
-                        snprintf(seg, sizeof(seg), "%zu", i);
-                        m = hd_cc_push(C, seg, NULL);
-                }
-                if (r->t == HD_CS_UNION ? !hd_cc_reader_union(C, r, wu->kids[i], emit)
+        for (size_t i = 0; i < wu->n && (ok || emit); i++)
+                if (r->t == HD_CS_UNION ? !hd_cc_reader_union(C, r, wu->kids[i], (int)i, emit)
                                         : !hd_cc_pair(C, ri, wu->kids[i], emit))
                         ok = 0;
-                hd_cc_pop(C, m);
-        }
         return ok;
 }
 
@@ -418,7 +418,7 @@ static int hd_cc_calc(hd_cc_t *C, int ri, int wi, int emit)
         if (hd_cc_promotes(r->t, w->t))
                 return 1;
         if (r->t == HD_CS_UNION)
-                return hd_cc_reader_union(C, r, wi, emit);
+                return hd_cc_reader_union(C, r, wi, -1, emit);
         if (emit)
                 hd_cc_emit(C, "%s type \"%s\" cannot read %s type \"%s\"", hd_rd(C),
                            hd_cc_desc(r), hd_wr(C), hd_cc_desc(w));

@@ -92,7 +92,7 @@ static const pair_t pairs[] = {
         {"union record branch explained",
          "[\"null\"," REC("A", F("x", "\"int\"") "," F("y", "\"int\"")) "]",
          "[\"null\"," REC("A", F("x", "\"int\"")) "]", HD_COMPAT_INCOMPATIBLE,
-         "[A].y (/1/1/fields/1): reader field \"y\" has no default"},
+         "[A].y (/1/fields/1): reader field \"y\" has no default"},
         {"recursive list", REC("L", F("v", "\"long\"") "," FD("next", "[\"null\",\"L\"]", "null")),
          REC("L", F("v", "\"int\"") "," FD("next", "[\"null\",\"L\"]", "null")), HD_COMPAT_OK,
          ""},
