@@ -208,7 +208,8 @@ static int hd_cmd_show(hd_schcli_t *C)
                                      sizeof(err));
         if (rc)
                 return hd_fail(hd_exit_for(rc), "%s", err);
-        printf("subject %s version %d id %d\n", C->args[0], got, (int)id);
+        /* The header on stderr: `show S > file.avsc` keeps just the schema. */
+        fprintf(stderr, "subject %s version %d id %d\n", C->args[0], got, (int)id);
         j = json_loads(schema, JSON_DECODE_ANY, NULL);
         pretty = j ? json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY) : NULL;
         puts(pretty ? pretty : schema);
