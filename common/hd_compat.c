@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HD_CC_MAX_STEPS 2000000 /* pairs computed before a schema is "too complex" */
+#define HD_CC_MAX_STEPS 200000  /* pairs computed before a schema is "too complex" */
 #define HD_CC_MAX_DEPTH 1000    /* nested pair checks (mutually recursive types) */
 
 enum { HD_MEMO_FREE, HD_MEMO_BUSY, HD_MEMO_OK, HD_MEMO_BAD, HD_MEMO_EXPLAINING };
@@ -70,15 +70,21 @@ typedef struct hd_mark {
         size_t ptr, dot;
 } hd_mark_t;
 
+/* Only an emitting check needs the place: a silent one (most of them) skips it. */
 static hd_mark_t hd_cc_push(hd_cc_t *C, const char *ptr, const char *dot)
 {
-        hd_mark_t m = {strlen(C->ptr), strlen(C->dot)};
+        hd_mark_t m = {C->ptrlen, C->dotlen};
+        int n;
 
-        if (ptr)
-                snprintf(C->ptr + m.ptr, sizeof(C->ptr) - m.ptr, "/%s", ptr);
-        if (dot)
-                snprintf(C->dot + m.dot, sizeof(C->dot) - m.dot, "%s%s",
-                         m.dot && dot[0] != '[' && dot[0] != '{' ? "." : "", dot);
+        if (!C->emitting)
+                return m;
+        if (ptr && (n = snprintf(C->ptr + m.ptr, sizeof(C->ptr) - m.ptr, "/%s", ptr)) > 0)
+                C->ptrlen = m.ptr + (size_t)n < sizeof(C->ptr) ? m.ptr + (size_t)n
+                                                               : sizeof(C->ptr) - 1;
+        if (dot && (n = snprintf(C->dot + m.dot, sizeof(C->dot) - m.dot, "%s%s",
+                                 m.dot && dot[0] != '[' && dot[0] != '{' ? "." : "", dot)) > 0)
+                C->dotlen = m.dot + (size_t)n < sizeof(C->dot) ? m.dot + (size_t)n
+                                                               : sizeof(C->dot) - 1;
         return m;
 }
 
@@ -86,6 +92,8 @@ static void hd_cc_pop(hd_cc_t *C, hd_mark_t m)
 {
         C->ptr[m.ptr] = '\0';
         C->dot[m.dot] = '\0';
+        C->ptrlen = m.ptr;
+        C->dotlen = m.dot;
 }
 
 static void hd_cc_emit(hd_cc_t *C, const char *fmt, ...) HD_PRINTF(2, 3);
@@ -139,6 +147,7 @@ static const char *hd_cc_desc(const hd_cs_node_t *n)
 /* --- the rules ---------------------------------------------------------------------- */
 
 static int hd_cc_pair(hd_cc_t *C, int ri, int wi, int emit);
+static int hd_cc_promotes(hd_cs_type_t r, hd_cs_type_t w);
 
 /* Writer's full name among the reader's aliases (raw, or qualified by its namespace). */
 static int hd_cc_alias(const hd_cs_node_t *r, const char *fullname)
@@ -202,10 +211,7 @@ static int hd_cc_fixed(hd_cc_t *C, const hd_cs_node_t *r, const hd_cs_node_t *w,
 
 static int hd_cc_has_symbol(const hd_cs_node_t *e, const char *sym)
 {
-        for (size_t i = 0; i < e->n; i++)
-                if (!strcmp(e->symbols[i], sym))
-                        return 1;
-        return 0;
+        return hd_cs_field_index(e, sym) >= 0;
 }
 
 static int hd_cc_enum(hd_cc_t *C, const hd_cs_node_t *r, const hd_cs_node_t *w, int emit)
@@ -248,15 +254,14 @@ static int hd_cc_enum(hd_cc_t *C, const hd_cs_node_t *r, const hd_cs_node_t *w, 
 static const hd_cs_field_t *hd_cc_writer_field(const hd_cs_node_t *w, const hd_cs_field_t *rf)
 {
         const json_t *a;
-        size_t i, k;
+        size_t i;
+        int k;
 
-        for (k = 0; k < w->n; k++)
-                if (!strcmp(w->fields[k].name, rf->name))
-                        return &w->fields[k];
+        if ((k = hd_cs_field_index(w, rf->name)) >= 0)
+                return &w->fields[k];
         json_array_foreach(rf->aliases, i, a)
-                for (k = 0; k < w->n; k++)
-                        if (json_string_value(a) && !strcmp(w->fields[k].name, json_string_value(a)))
-                                return &w->fields[k];
+                if (json_string_value(a) && (k = hd_cs_field_index(w, json_string_value(a))) >= 0)
+                        return &w->fields[k];
         return NULL;
 }
 
@@ -277,7 +282,7 @@ static int hd_cc_record(hd_cc_t *C, const hd_cs_node_t *r, const hd_cs_node_t *w
         int ok = hd_cc_names(C, r, w, emit);
         char seg[48];
 
-        for (size_t i = 0; i < r->n && (ok || emit); i++) {
+        for (size_t i = 0; i < r->n && (ok || emit) && !C->aborted; i++) {
                 const hd_cs_field_t *rf = &r->fields[i], *wf = hd_cc_writer_field(w, rf);
                 hd_mark_t m;
 
@@ -322,6 +327,19 @@ static void hd_cc_branch_seg(const hd_cs_node_t *n, char *buf, size_t size)
 }
 
 /*
+ * Whether reader branch b can possibly read w: the same kind (a named one with the
+ * same name or an alias) or a promotion. Any other branch is a sure mismatch, so
+ * skipping it changes no verdict and keeps a union of n records O(n), not O(n^2).
+ */
+static int hd_cc_may_read(const hd_cc_t *C, const hd_cs_node_t *b, const hd_cs_node_t *w)
+{
+        (void)C;
+        if (b->t != w->t)
+                return hd_cc_promotes(b->t, w->t);
+        return !w->fullname || !strcmp(b->name, w->name) || hd_cc_alias(b, w->fullname);
+}
+
+/*
  * Reader union, writer not a union (or wb >= 0: branch wb of a writer union): some
  * reader branch must read the writer.
  */
@@ -332,8 +350,9 @@ static int hd_cc_reader_union(hd_cc_t *C, const hd_cs_node_t *ru, int wi, int wb
         hd_mark_t m;
         int j;
 
-        for (size_t i = 0; i < ru->n; i++)
-                if (hd_cc_pair(C, ru->kids[i], wi, 0))
+        for (size_t i = 0; i < ru->n && !C->aborted; i++)
+                if (hd_cc_may_read(C, &C->r->nodes[ru->kids[i]], w) &&
+                    hd_cc_pair(C, ru->kids[i], wi, 0))
                         return 1;
         if (!emit)
                 return 0;
@@ -366,7 +385,7 @@ static int hd_cc_writer_union(hd_cc_t *C, int ri, const hd_cs_node_t *wu, int em
         const hd_cs_node_t *r = &C->r->nodes[ri];
         int ok = 1;
 
-        for (size_t i = 0; i < wu->n && (ok || emit); i++)
+        for (size_t i = 0; i < wu->n && (ok || emit) && !C->aborted; i++)
                 if (r->t == HD_CS_UNION ? !hd_cc_reader_union(C, r, wu->kids[i], (int)i, emit)
                                         : !hd_cc_pair(C, ri, wu->kids[i], emit))
                         ok = 0;
@@ -432,19 +451,22 @@ static int hd_cc_calc(hd_cc_t *C, int ri, int wi, int emit)
  */
 static int hd_cc_pair(hd_cc_t *C, int ri, int wi, int emit)
 {
-        unsigned char *st = hd_cc_state(C, ri, wi);
-        int ok;
+        unsigned char *st;
+        int ok, saved;
 
+        if (C->aborted)
+                return 0;
+        st = hd_cc_state(C, ri, wi);
         if (*st == HD_MEMO_OK || *st == HD_MEMO_BUSY)
                 return 1;
-        if (*st == HD_MEMO_EXPLAINING || C->aborted)
+        if (*st == HD_MEMO_EXPLAINING)
                 return 0;
         if (*st == HD_MEMO_BAD) {
                 if (emit && json_array_size(C->msgs) < HD_COMPAT_MAX_MESSAGES &&
                     C->depth < HD_CC_MAX_DEPTH) {
                         *st = HD_MEMO_EXPLAINING;
                         C->depth++;
-                        hd_cc_calc(C, ri, wi, 1);
+                        hd_cc_calc(C, ri, wi, 1); /* emit: the caller was emitting */
                         C->depth--;
                         *hd_cc_state(C, ri, wi) = HD_MEMO_BAD;
                 }
@@ -456,7 +478,10 @@ static int hd_cc_pair(hd_cc_t *C, int ri, int wi, int emit)
         }
         *st = HD_MEMO_BUSY;
         C->depth++;
+        saved = C->emitting;
+        C->emitting = emit;
         ok = hd_cc_calc(C, ri, wi, emit);
+        C->emitting = saved; /* a silent trial inside an emitting check ends here */
         C->depth--;
         *hd_cc_state(C, ri, wi) = ok ? HD_MEMO_OK : HD_MEMO_BAD; /* the table may have grown */
         return ok;

@@ -23,6 +23,8 @@ typedef struct hd_cc {
         unsigned long steps;
         int depth, aborted;
         char prefix[128];     /* "version 3" */
+        int emitting;         /* the current check explains: keep ptr and dot */
+        size_t ptrlen, dotlen;
         char ptr[1024];       /* JSON pointer of the place being checked */
         char dot[1024];       /* field path of the same */
 } hd_cc_t;

@@ -171,9 +171,9 @@ static int hd_cs_field(hd_csp_t *P, int id, size_t i, const json_t *f, const cha
 
         if (!json_is_object(f) || !name || !hd_cs_name_ok(name) || strchr(name, '.'))
                 return hd_csp_err(P, "a field needs a valid \"name\"");
-        for (size_t k = 0; k < i; k++)
-                if (!strcmp(P->s->nodes[id].fields[k].name, name))
-                        return hd_csp_err(P, "field \"%s\" is defined twice", name);
+        if (json_object_get(P->s->nodes[id].index, name))
+                return hd_csp_err(P, "field \"%s\" is defined twice", name);
+        json_object_set_new(P->s->nodes[id].index, name, json_integer((json_int_t)i));
         if (al && !json_is_array(al))
                 return hd_csp_err(P, "\"aliases\" must be an array of names");
         if (!json_object_get(f, "type"))
@@ -202,6 +202,7 @@ static int hd_cs_record(hd_csp_t *P, const json_t *j, const char *ns, int depth)
                                   P->s->nodes[id].fullname);
         P->s->nodes[id].n = json_array_size(fields);
         P->s->nodes[id].fields = hd_calloc(json_array_size(fields) + 1, sizeof(hd_cs_field_t));
+        P->s->nodes[id].index = json_object();
         space = hd_cs_space_of(&P->s->nodes[id]);
         for (i = 0; i < json_array_size(fields) && !r; i++)
                 r = hd_cs_field(P, id, i, json_array_get(fields, i), space, depth);
@@ -225,10 +226,13 @@ static int hd_cs_enum(hd_csp_t *P, const json_t *j, const char *ns)
                 return hd_csp_err(P, "enum \"%s\": \"default\" must be a symbol", nd->fullname);
         nd->n = json_array_size(syms);
         nd->symbols = hd_calloc(nd->n + 1, sizeof(char *));
-        for (i = 0; i < nd->n; i++)
+        nd->index = json_object();
+        for (i = 0; i < nd->n; i++) {
                 if (!(nd->symbols[i] = json_string_value(json_array_get(syms, i))))
                         return hd_csp_err(P, "enum \"%s\": symbol %zu is not a string",
                                           nd->fullname, i);
+                json_object_set_new(nd->index, nd->symbols[i], json_integer((json_int_t)i));
+        }
         nd->enum_default = json_string_value(def);
         return id;
 }
@@ -361,6 +365,13 @@ hd_cs_t *hd_cs_parse(const char *text, char *errstr, size_t errstr_size)
         return s;
 }
 
+int hd_cs_field_index(const hd_cs_node_t *nd, const char *name)
+{
+        const json_t *i = json_object_get(nd->index, name);
+
+        return i ? (int)json_integer_value(i) : -1;
+}
+
 void hd_cs_free(hd_cs_t *s)
 {
         if (!s)
@@ -370,6 +381,7 @@ void hd_cs_free(hd_cs_t *s)
                 free(s->nodes[i].fields);
                 free(s->nodes[i].symbols);
                 free(s->nodes[i].kids);
+                json_decref(s->nodes[i].index);
         }
         free(s->nodes);
         json_decref(s->names);

@@ -49,7 +49,11 @@ typedef struct hd_cs_node {
         const char *enum_default; /* enum "default" or NULL */
         json_int_t size;          /* fixed */
         int *kids;                /* union branches, or [items] / [values] */
+        json_t *index;            /* record: field name -> i; enum: symbol -> i */
 } hd_cs_node_t;
+
+/* Field i of record nd named name, or -1 (hash lookup: huge records stay cheap). */
+int hd_cs_field_index(const hd_cs_node_t *nd, const char *name);
 
 typedef struct hd_cs {
         json_t *doc;          /* the parsed text: strings above point into it */

@@ -6,6 +6,7 @@
 #include "hd_catalogue.h"
 #include "hd_compat.h"
 #include "hd_test.h"
+#include "hd_util.h"
 
 #include <stdlib.h>
 
@@ -165,6 +166,43 @@ static void test_deep_nesting(void)
         HD_CHECK_INT_EQ(strlen(msgs), 7);
 }
 
+/* Big inputs stay cheap (fields by hash) or are refused (too many pairs), not slow. */
+static void test_big(void)
+{
+        size_t n = 0, size = 4 * 1024 * 1024;
+        char *big = malloc(size), *msgs = malloc(4096);
+        int64_t t0 = hd_mono_us();
+
+        n += (size_t)snprintf(big + n, size - n, "{\"type\":\"record\",\"name\":\"R\",\"fields\":[");
+        for (int i = 0; i < 30000; i++)
+                n += (size_t)snprintf(big + n, size - n, "%s{\"name\":\"f%d\",\"type\":\"int\"}",
+                                      i ? "," : "", i);
+        snprintf(big + n, size - n, "]}");
+        HD_CHECK_INT_EQ(hd_compat_check(big, big, msgs, 4096), HD_COMPAT_OK);
+        /* 3000 distinct records in a union on each side: matched by name, O(n) */
+        n = (size_t)snprintf(big, size, "[");
+        for (int i = 0; i < 3000; i++)
+                n += (size_t)snprintf(big + n, size - n, "%s{\"type\":\"record\",\"name\":\"R%d\","
+                                      "\"fields\":[]}", i ? "," : "", i);
+        snprintf(big + n, size - n, "]");
+        HD_CHECK_INT_EQ(hd_compat_check("[\"int\"]", big, msgs, 4096), HD_COMPAT_INCOMPATIBLE);
+        HD_CHECK_INT_EQ(hd_compat_check(big, big, msgs, 4096), HD_COMPAT_OK);
+        /* 3000 records all named R (other namespaces), each readable only by its own
+         * twin: n^2/2 pairs, over the limit: refused quickly, not hours of work */
+        n = (size_t)snprintf(big, size, "[");
+        for (int i = 0; i < 3000; i++)
+                n += (size_t)snprintf(big + n, size - n, "%s{\"type\":\"record\",\"name\":\"n%d.R\","
+                                      "\"fields\":[{\"name\":\"x%d\",\"type\":\"int\"}]}",
+                                      i ? "," : "", i, i);
+        snprintf(big + n, size - n, "]");
+        HD_CHECK_INT_EQ(hd_compat_check(big, big, msgs, 4096), HD_COMPAT_ERROR);
+        HD_CHECK_CONTAINS(msgs, "schemas too large or too deeply recursive to check");
+        HD_CHECK_MSG(hd_mono_us() - t0 < 20 * 1000000LL, "big schemas took %lld ms",
+                     (long long)(hd_mono_us() - t0) / 1000);
+        free(big);
+        free(msgs);
+}
+
 #define V1 REC("R", F("a", "\"int\""))
 #define V2 REC("R", F("a", "\"int\"") "," FD("b", "\"int\"", "0"))
 #define V3 REC("R", F("a", "\"long\"") "," FD("b", "\"int\"", "0"))
@@ -320,6 +358,7 @@ int main(void)
 {
         test_pairs();
         test_deep_nesting();
+        test_big();
         test_levels();
         test_level_names();
         test_catalogue_evolutions();
