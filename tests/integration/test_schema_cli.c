@@ -10,7 +10,9 @@
 #include "hd_test.h"
 #include "hd_testenv.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <microhttpd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 
@@ -295,6 +297,62 @@ static void test_default_and_restart(void)
         setenv("HERALD_REGISTRY_URL", env.registry_url, 1);
 }
 
+/*
+ * An older Confluent-style registry: no POST /compatibility/subjects/{s}/versions
+ * (404 with error_code 404), verbose messages as objects. check falls back to
+ * /versions/latest and prints the messages.
+ */
+static enum MHD_Result old_registry(void *cls, struct MHD_Connection *c, const char *url,
+                                    const char *method, const char *version,
+                                    const char *data, size_t *data_size, void **ctx)
+{
+        const char *body = "{\"error_code\":404,\"message\":\"HTTP 404 Not Found\"}";
+        unsigned status = 404;
+        struct MHD_Response *r;
+        enum MHD_Result ret;
+
+        (void)cls, (void)method, (void)version, (void)data;
+        if (!*ctx) {
+                *ctx = c;
+                return MHD_YES;
+        }
+        if (*data_size) {
+                *data_size = 0;
+                return MHD_YES;
+        }
+        if (!strcmp(url, "/compatibility/subjects/old/versions/latest")) {
+                status = 200;
+                body = "{\"is_compatible\":false,\"messages\":[{\"errorType\":"
+                       "\"READER_FIELD_MISSING_DEFAULT_VALUE\",\"description\":\"no default\"}]}";
+        }
+        r = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+        ret = MHD_queue_response(c, status, r);
+        MHD_destroy_response(r);
+        return ret;
+}
+
+static void test_older_registry(void)
+{
+        struct sockaddr_in sa = {.sin_family = AF_INET};
+        struct MHD_Daemon *d;
+        char url[64];
+
+        inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+        d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD, 0, NULL, NULL, old_registry, NULL,
+                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_END);
+        HD_CHECK(d != NULL);
+        if (!d)
+                return;
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d",
+                 MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port);
+        setenv("HERALD_REGISTRY_URL", url, 1);
+        EXPECT(1, "{\"errorType\":\"READER_FIELD_MISSING_DEFAULT_VALUE\",\"description\":"
+                  "\"no default\"}\nold: ", "check", files[0], "--subject", "old");
+        EXPECT(1, "INCOMPATIBLE", "check", files[0], "--subject", "old");
+        setenv("HERALD_REGISTRY_URL", env.registry_url, 1);
+        MHD_stop_daemon(d);
+}
+
 int main(void)
 {
         curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -307,6 +365,7 @@ int main(void)
         test_catalogue_evolution();
         test_usage();
         test_default_and_restart();
+        test_older_registry();
         HD_CHECK_INT_EQ(hd_testenv_stop(&env), 0);
         hd_catalogue_cleanup();
         curl_global_cleanup();
