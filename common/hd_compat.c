@@ -100,7 +100,7 @@ static void hd_cc_emit(hd_cc_t *C, const char *fmt, ...) HD_PRINTF(2, 3);
 
 static void hd_cc_emit(hd_cc_t *C, const char *fmt, ...)
 {
-        char text[1024], line[3200];
+        char text[1024], line[3400]; /* prefix + dot + ptr + text always fit */
         size_t i;
         json_t *m;
         va_list ap;
