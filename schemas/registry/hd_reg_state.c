@@ -325,8 +325,8 @@ int hd_reg_versions(hd_reg_store_t *st, const char *subject, int include_deleted
  * The entry of subject/version, or an error. version -1 = the latest live version
  * (with allow_deleted and none live: the latest soft-deleted one).
  */
-int hd_reg_find(hd_reg_store_t *st, const char *subject, int *version,
-                       int allow_deleted, json_t **entry, json_t **out)
+int hd_reg_find(hd_reg_store_t *st, const char *subject, int *version, int allow_deleted,
+                json_t **entry, json_t **out)
 {
         json_t *versions = json_object_get(st->subjects, subject);
         char vkey[16];
