@@ -3,6 +3,7 @@
  * below. The table is the single list of what a config may contain; tests and the
  * example config are checked against it.
  */
+#include "hd_compat.h"
 #include "hd_config_internal.h"
 #include "hd_retry.h"
 #include "hd_ssrf.h"
@@ -66,7 +67,7 @@ static const hd_cspec_t hd_cspecs[] = {
         {"registry_server.listen", HD_CT_STR, OFF(registry_server.listen), 0, 0,
          "127.0.0.1:8081", hd_check_listen},
         {"registry_server.default_compatibility", HD_CT_STR,
-         OFF(registry_server.default_compatibility), 0, 0, "NONE", hd_check_compat},
+         OFF(registry_server.default_compatibility), 0, 0, "BACKWARD", hd_check_compat},
         {"serde.max_message_bytes", HD_CT_INT, OFF(serde.max_message_bytes), 1024,
          16 * 1024 * 1024, "1048576", NULL},
         {"producer.in_order", HD_CT_STRLIST, OFF(producer.in_order), 0, 1000, NULL,
@@ -235,18 +236,14 @@ static int hd_check_level(const char *v, char *errstr, size_t errstr_size)
 
 static int hd_check_compat(const char *v, char *errstr, size_t errstr_size)
 {
-        static const char *const levels[] = {"BACKWARD", "BACKWARD_TRANSITIVE", "FORWARD",
-                                             "FORWARD_TRANSITIVE", "FULL",
-                                             "FULL_TRANSITIVE"};
-        if (!strcmp(v, "NONE"))
-                return 0;
-        for (size_t i = 0; i < HD_ARRAY_SIZE(levels); i++)
-                if (!strcmp(v, levels[i]))
-                        return hd_seterr(errstr, errstr_size,
-                                         "%s cannot be enforced yet: herald-registry has "
-                                         "no compatibility checker, only NONE is accepted",
-                                         v);
-        return hd_seterr(errstr, errstr_size, "unknown compatibility level \"%s\"", v);
+        hd_compat_level_t level;
+
+        if (hd_compat_level_parse(v, &level))
+                return hd_seterr(errstr, errstr_size,
+                                 "unknown compatibility level \"%s\" (NONE, BACKWARD, "
+                                 "BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL or "
+                                 "FULL_TRANSITIVE)", v);
+        return 0;
 }
 
 /* --- storing ------------------------------------------------------------------ */

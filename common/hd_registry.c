@@ -558,3 +558,61 @@ int hd_registry_delete_version(hd_registry_t *r, const char *subject, int versio
         free(path);
         return rc;
 }
+
+/* The registry's "messages" (strings, or objects Confluent sometimes sends) joined. */
+static char *hd_reg_join_messages(const json_t *msgs)
+{
+        size_t i, len = 0, size = 1;
+        const json_t *m;
+        char *out, *one;
+
+        json_array_foreach(msgs, i, m) {
+                one = json_is_string(m) ? hd_strdup(json_string_value(m))
+                                        : json_dumps(m, JSON_COMPACT | JSON_ENCODE_ANY);
+                size += strlen(one ? one : "") + 1;
+                free(one);
+        }
+        out = hd_malloc(size);
+        out[0] = '\0';
+        json_array_foreach(msgs, i, m) {
+                one = json_is_string(m) ? hd_strdup(json_string_value(m))
+                                        : json_dumps(m, JSON_COMPACT | JSON_ENCODE_ANY);
+                len += (size_t)snprintf(out + len, size - len, "%s%s", len ? "\n" : "",
+                                        one ? one : "");
+                free(one);
+        }
+        return out;
+}
+
+int hd_registry_check(hd_registry_t *r, const char *subject, int version,
+                      const char *schema_json, int *compatible, char **messages,
+                      char *errstr, size_t errstr_size)
+{
+        char suffix[64], *esc = curl_easy_escape(NULL, subject, 0), *path;
+        json_t *body = json_pack("{s:s}", "schema", schema_json), *resp = NULL;
+        size_t n;
+        int rc;
+
+        if (version < 0)
+                snprintf(suffix, sizeof(suffix), "/versions/latest?verbose=true");
+        else if (version == 0)
+                snprintf(suffix, sizeof(suffix), "/versions?verbose=true");
+        else
+                snprintf(suffix, sizeof(suffix), "/versions/%d?verbose=true", version);
+        n = strlen(esc ? esc : "") + strlen(suffix) + 32;
+        path = hd_malloc(n);
+        snprintf(path, n, "/compatibility/subjects/%s%s", esc ? esc : "", suffix);
+        curl_free(esc);
+        rc = hd_reg_call(r, "POST", path, body, &resp, errstr, errstr_size);
+        if (!rc && !json_is_boolean(json_object_get(resp, "is_compatible")))
+                rc = hd_reg_bad_answer(errstr, errstr_size, "is_compatible");
+        if (!rc) {
+                *compatible = json_is_true(json_object_get(resp, "is_compatible"));
+                if (messages)
+                        *messages = hd_reg_join_messages(json_object_get(resp, "messages"));
+        }
+        json_decref(resp);
+        json_decref(body);
+        free(path);
+        return rc;
+}

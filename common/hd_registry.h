@@ -74,6 +74,16 @@ int hd_registry_delete_subject(hd_registry_t *r, const char *subject, int perman
 int hd_registry_delete_version(hd_registry_t *r, const char *subject, int version,
                                int permanent, char *errstr, size_t errstr_size);
 
+/*
+ * POST /compatibility/subjects/{s}/versions/{v|latest}?verbose=true: may schema_json
+ * follow the subject's versions under its level? version -1 = the latest, 0 = every
+ * version the level names (POST .../versions, Confluent 7+). *compatible 1 or 0;
+ * *messages (when not NULL) the registry's reasons joined by newlines, malloc'd.
+ */
+int hd_registry_check(hd_registry_t *r, const char *subject, int version,
+                      const char *schema_json, int *compatible, char **messages,
+                      char *errstr, size_t errstr_size);
+
 /* hd_schema_fetch_cb for the serde: 0, -3 unknown id, -4 unreachable. */
 int hd_registry_fetch_cb(void *opaque, int32_t id, char **schema_json, char *errstr,
                          size_t errstr_size);

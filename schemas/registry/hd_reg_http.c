@@ -255,7 +255,7 @@ static enum MHD_Result hd_route_config(hd_route_t *R)
         return ret;
 }
 
-/* /compatibility/subjects/{s}/versions/{v} */
+/* /compatibility/subjects/{s}/versions[/{v}] */
 static enum MHD_Result hd_route_compat(hd_route_t *R)
 {
         json_t *out = NULL, *body = NULL;
@@ -263,10 +263,13 @@ static enum MHD_Result hd_route_compat(hd_route_t *R)
         const char *schema;
         int v;
 
-        if (R->nseg != 5 || strcmp(R->seg[1], "subjects") || strcmp(R->seg[3], "versions") ||
-            strcmp(R->method, "POST"))
+        /* .../versions without a version: against every version the level names */
+        if ((R->nseg != 4 && R->nseg != 5) || strcmp(R->seg[1], "subjects") ||
+            strcmp(R->seg[3], "versions") || strcmp(R->method, "POST"))
                 return hd_err(R->c, 404, "HTTP 404 Not Found");
-        if ((v = hd_parse_version(R->seg[4])) == -2)
+        if (R->nseg == 4)
+                v = 0;
+        else if ((v = hd_parse_version(R->seg[4])) == -2)
                 return hd_bad_version(R->c, R->seg[4]);
         if ((schema = hd_body_schema(R, &body, &ret)))
                 ret = hd_answer(R->c, hd_reg_compatibility(R->st, R->seg[2], v, schema,

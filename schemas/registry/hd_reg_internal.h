@@ -43,6 +43,32 @@ int hd_reg_topic_ensure(hd_reg_store_t *st, char *errstr, size_t errstr_size);
 /* Reads the topic from the beginning to its end, applying each record. */
 int hd_reg_replay(hd_reg_store_t *st, char *errstr, size_t errstr_size);
 
+/* The level in force for subject (NULL = global): subject's, global, or default. */
+const char *hd_reg_level(hd_reg_store_t *st, const char *subject);
+
+/* Sorted version numbers (live only unless include_deleted) as a JSON array. */
+json_t *hd_reg_version_list(json_t *versions, int include_deleted);
+
+/* 0 when avro-c parses schema, else 42201 in *out. */
+int hd_reg_check_schema(const char *schema, json_t **out);
+
+/* The schema text of id, or NULL. */
+const char *hd_reg_schema_text(hd_reg_store_t *st, int id);
+
+/*
+ * The entry of subject/version, or an error. version -1 = the latest live version
+ * (with allow_deleted and none live: the latest soft-deleted one).
+ */
+int hd_reg_find(hd_reg_store_t *st, const char *subject, int *version, int allow_deleted,
+                json_t **entry, json_t **out);
+
+/*
+ * Registration under subject's level: 0 when schema may become the next version,
+ * else 409 (incompatible, Confluent's message with the reasons) or 42201.
+ */
+int hd_reg_enforce(hd_reg_store_t *st, const char *subject, const char *level,
+                   const char *schema, json_t **out);
+
 int hd_reg_producer_open(hd_reg_store_t *st, char *errstr, size_t errstr_size);
 
 #endif

@@ -1,5 +1,6 @@
 /* hd_reg_state: herald-registry's in-memory state and operations (hd_reg_store.h). */
 #include "hd_reg_internal.h"
+#include "hd_compat.h"
 #include "hd_kafka.h"
 #include "hd_log.h"
 #include "hd_util.h"
@@ -114,7 +115,7 @@ void hd_reg_apply(hd_reg_store_t *st, const json_t *key, const json_t *value)
 
 /* --- helpers ------------------------------------------------------------------------ */
 
-static const char *hd_reg_level(hd_reg_store_t *st, const char *subject)
+const char *hd_reg_level(hd_reg_store_t *st, const char *subject)
 {
         const char *l = subject ? json_string_value(json_object_get(st->config, subject)) : NULL;
 
@@ -144,7 +145,7 @@ static int hd_reg_int_cmp(const void *a, const void *b)
 }
 
 /* Sorted version numbers (live only unless include_deleted) as a JSON array. */
-static json_t *hd_reg_version_list(json_t *versions, int include_deleted)
+json_t *hd_reg_version_list(json_t *versions, int include_deleted)
 {
         int *nums = hd_calloc(json_object_size(versions) + 1, sizeof(int));
         size_t n = 0;
@@ -191,7 +192,7 @@ static int hd_reg_tombstone(hd_reg_store_t *st, const char *subject, int version
         return r ? hd_reg_error(out, HD_REG_STORE_ERROR, "Store error: %s", err) : 0;
 }
 
-static const char *hd_reg_schema_text(hd_reg_store_t *st, int id)
+const char *hd_reg_schema_text(hd_reg_store_t *st, int id)
 {
         char k[16];
 
@@ -199,7 +200,7 @@ static const char *hd_reg_schema_text(hd_reg_store_t *st, int id)
         return json_string_value(json_object_get(json_object_get(st->ids, k), "schema"));
 }
 
-static int hd_reg_check_schema(const char *schema, json_t **out)
+int hd_reg_check_schema(const char *schema, json_t **out)
 {
         avro_schema_t s = NULL;
 
@@ -223,11 +224,6 @@ int hd_reg_register(hd_reg_store_t *st, const char *subject, const char *schema,
 
         if ((r = hd_reg_check_schema(schema, out)))
                 return r;
-        if (strcmp(level, "NONE"))
-                return hd_reg_error(out, 409,
-                                    "Subject '%s' has compatibility level %s, which "
-                                    "herald-registry cannot check yet; set it to NONE",
-                                    subject, level);
         canon = hd_reg_canonical(schema);
         idj = json_object_get(st->canon, canon);
         json_object_foreach(versions, v, e) {
@@ -239,6 +235,8 @@ int hd_reg_register(hd_reg_store_t *st, const char *subject, const char *schema,
                 }
         }
         free(canon);
+        if ((r = hd_reg_enforce(st, subject, level, schema, out)))
+                return r;
         id = idj ? (int)json_integer_value(idj) : st->max_id + 1;
         r = hd_reg_write_schema(st, subject, hd_reg_max_version(versions, 0) + 1, id, schema,
                                 0, out);
@@ -327,8 +325,8 @@ int hd_reg_versions(hd_reg_store_t *st, const char *subject, int include_deleted
  * The entry of subject/version, or an error. version -1 = the latest live version
  * (with allow_deleted and none live: the latest soft-deleted one).
  */
-static int hd_reg_find(hd_reg_store_t *st, const char *subject, int *version,
-                       int allow_deleted, json_t **entry, json_t **out)
+int hd_reg_find(hd_reg_store_t *st, const char *subject, int *version, int allow_deleted,
+                json_t **entry, json_t **out)
 {
         json_t *versions = json_object_get(st->subjects, subject);
         char vkey[16];
@@ -462,12 +460,6 @@ int hd_reg_set_config(hd_reg_store_t *st, const char *subject, const char *level
                                     "Invalid compatibility level. Valid values are none, "
                                     "backward, forward, full, backward_transitive, "
                                     "forward_transitive, and full_transitive");
-        if (i != 0)
-                return hd_reg_error(out, HD_REG_INVALID_COMPAT,
-                                    "Compatibility level %s is not supported by herald-registry "
-                                    "yet: it has no compatibility checker, so only NONE is "
-                                    "accepted (no pretend checks)",
-                                    hd_reg_levels[i]);
         level = hd_reg_levels[i];
         /* Confluent's key and value shapes: the global key has no subject. */
         if (subject) {
@@ -509,27 +501,6 @@ int hd_reg_delete_config(hd_reg_store_t *st, const char *subject, json_t **out)
         return 0;
 }
 
-int hd_reg_compatibility(hd_reg_store_t *st, const char *subject, int version,
-                         const char *schema, int verbose, json_t **out)
-{
-        const char *level = hd_reg_level(st, subject);
-        json_t *e;
-        int r;
-
-        if ((r = hd_reg_check_schema(schema, out)) ||
-            (r = hd_reg_find(st, subject, &version, 0, &e, out)))
-                return r;
-        if (strcmp(level, "NONE"))
-                return hd_reg_error(out, HD_REG_INVALID_COMPAT,
-                                    "Compatibility level %s cannot be checked by "
-                                    "herald-registry yet",
-                                    level);
-        *out = json_pack("{s:b}", "is_compatible", 1);
-        if (verbose)
-                json_object_set_new(*out, "messages", json_array());
-        return 0;
-}
-
 void hd_reg_state_reset(hd_reg_store_t *st)
 {
         json_object_clear(st->ids);
@@ -557,13 +528,16 @@ hd_reg_store_t *hd_reg_store_open(const hd_config_t *cfg, const char *bootstrap,
                                   const char *topic, char *errstr, size_t errstr_size)
 {
         hd_reg_store_t *st = hd_calloc(1, sizeof(*st));
+        hd_compat_level_t lvl;
         hd_config_t kcfg;
 
         pthread_mutex_init(&st->lock, NULL);
         st->topic = hd_strdup(topic);
-        st->default_level = hd_strdup(cfg->registry_server.default_compatibility
-                                              ? cfg->registry_server.default_compatibility
-                                              : "NONE");
+        /* The config check accepts any case; answers use Confluent's upper case. */
+        st->default_level = hd_strdup(
+                hd_compat_level_parse(cfg->registry_server.default_compatibility, &lvl)
+                        ? "BACKWARD"
+                        : hd_compat_level_name(lvl));
         st->ids = json_object();
         st->canon = json_object();
         st->subjects = json_object();

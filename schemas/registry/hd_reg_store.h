@@ -75,6 +75,11 @@ int hd_reg_get_config(hd_reg_store_t *st, const char *subject, int default_to_gl
 int hd_reg_set_config(hd_reg_store_t *st, const char *subject, const char *level,
                       json_t **out);
 int hd_reg_delete_config(hd_reg_store_t *st, const char *subject, json_t **out);
+/*
+ * {"is_compatible": bool} (+ "messages" when verbose) under subject's level:
+ * against version (-1 = latest), or version 0 = every version the level names
+ * (POST /compatibility/subjects/{s}/versions).
+ */
 int hd_reg_compatibility(hd_reg_store_t *st, const char *subject, int version,
                          const char *schema, int verbose, json_t **out);
 

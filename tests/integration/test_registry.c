@@ -90,6 +90,9 @@ static void test_crud(hd_registry_t *r, int32_t *id1, int32_t *id2)
         size_t n = 0;
         hd_strlist_t subjects;
 
+        /* These CRUD tests register unrelated schemas: NONE (test_schema_cli checks
+         * the levels). */
+        HD_CHECK(hd_registry_set_config(r, NULL, "NONE", err, sizeof(err)) == 0);
         HD_CHECK(hd_registry_register(r, "s1", S1, id1, err, sizeof(err)) == 0);
         HD_CHECK(hd_registry_register(r, "s1", S1, &again, err, sizeof(err)) == 0);
         HD_CHECK_INT_EQ(again, *id1); /* same schema, same subject: no new version */
@@ -115,9 +118,14 @@ static void test_crud(hd_registry_t *r, int32_t *id1, int32_t *id2)
         HD_CHECK_STR_EQ(level, "NONE");
         free(level);
         HD_CHECK(hd_registry_set_config(r, "s1", "NONE", err, sizeof(err)) == 0);
-        HD_CHECK_INT_EQ(hd_registry_set_config(r, NULL, "BACKWARD", err, sizeof(err)),
+        HD_CHECK(hd_registry_set_config(r, NULL, "full_transitive", err, sizeof(err)) == 0);
+        HD_CHECK(hd_registry_get_config(r, NULL, &level, err, sizeof(err)) == 0);
+        HD_CHECK_STR_EQ(level, "FULL_TRANSITIVE");
+        free(level);
+        HD_CHECK_INT_EQ(hd_registry_set_config(r, NULL, "SIDEWAYS", err, sizeof(err)),
                         HD_REG_E_INVALID);
-        HD_CHECK_CONTAINS(err, "42203 Compatibility level BACKWARD is not supported");
+        HD_CHECK_CONTAINS(err, "42203 Invalid compatibility level");
+        HD_CHECK(hd_registry_set_config(r, NULL, "NONE", err, sizeof(err)) == 0);
         HD_CHECK_INT_EQ(hd_registry_get_schema(r, 999, &schema, err, sizeof(err)),
                         HD_REG_E_NOT_FOUND);
         HD_CHECK_CONTAINS(err, ": 40403 Schema 999 not found");

@@ -66,10 +66,10 @@ static void test_invalid(void)
         expect_error("registry_server = { listen = \"0.0.0.0:99999\"; };",
                      "t.conf:1: registry_server.listen: port must be a number from 0 to "
                      "65535, got \"99999\"");
-        expect_error("registry_server = { default_compatibility = \"BACKWARD\"; };",
-                     "t.conf:1: registry_server.default_compatibility: BACKWARD cannot be "
-                     "enforced yet: herald-registry has no compatibility checker, only NONE "
-                     "is accepted");
+        expect_error("registry_server = { default_compatibility = \"SIDEWAYS\"; };",
+                     "t.conf:1: registry_server.default_compatibility: unknown compatibility "
+                     "level \"SIDEWAYS\" (NONE, BACKWARD, BACKWARD_TRANSITIVE, FORWARD, "
+                     "FORWARD_TRANSITIVE, FULL or FULL_TRANSITIVE)");
         expect_error("kafka = {\n bootstrap_servers = \"b:9092\";\n no_such_prop = \"x\";\n};",
                      "t.conf:3: kafka.no_such_prop: unknown librdkafka property "
                      "\"no.such.prop\"");
