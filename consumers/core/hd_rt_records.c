@@ -83,10 +83,12 @@ void hd_rt_record(hd_rt_t *w, const rd_kafka_message_t *m)
         rec->part = part;
         rec->offset = m->offset;
         rec->key = m->key ? hd_strndup(m->key, m->key_len) : NULL;
-        rec->raw = hd_malloc(m->len);
-        memcpy(rec->raw, m->payload, m->len);
+        rec->raw = hd_malloc(m->len ? m->len : 1);
+        if (m->len) /* a record without a value (tombstone) has no payload at all */
+                memcpy(rec->raw, m->payload, m->len);
         rec->rawlen = m->len;
-        r = hd_serde_decode(w->serde, m->payload, m->len, &rec->event, err, sizeof(err));
+        r = hd_serde_decode(w->serde, m->payload ? m->payload : "", m->len, &rec->event, err,
+                            sizeof(err));
         if (r) { /* poison: dead-letter it with its reason, the stream goes on */
                 hd_job_t *job = hd_rt_job(rec, NULL);
                 rec->pending = 1;

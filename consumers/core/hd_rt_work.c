@@ -156,7 +156,7 @@ void hd_rt_dead_letter(hd_rt_t *w, hd_job_t *job, const char *reason)
         hd_hdr(h, "herald.original.offset", "%lld", (long long)rec->offset);
         err = rd_kafka_producev(w->producer, RD_KAFKA_V_TOPIC(w->dlq_topic),
                                 RD_KAFKA_V_KEY(rec->key, rec->key ? strlen(rec->key) : 0),
-                                RD_KAFKA_V_VALUE(rec->raw, rec->rawlen),
+                                RD_KAFKA_V_VALUE(rec->rawlen ? rec->raw : NULL, rec->rawlen),
                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                 RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(job), RD_KAFKA_V_END);
         if (err) {
