@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 struct herald_event {
         json_t *json; /* the JSON event the serde validates and encodes */
@@ -26,6 +27,14 @@ struct herald_producer {
         pthread_mutex_t serde_lock; /* an hd_serde_t is single-threaded */
         rd_kafka_t *rk;
         int32_t id_ordered, id_unordered;
+        atomic_uint emits; /* paces the delivery-report polls herald_emit does */
+};
+
+/* A validated, encoded event not yet sent: frame, then key, then id (NUL-ended). */
+struct herald_encoded {
+        int ordered, has_key;
+        size_t len, key_len;
+        unsigned char data[];
 };
 
 herald_err_t herald_fail(herald_err_t err, char *errstr, size_t errstr_size,

@@ -362,6 +362,43 @@ static void test_cli(void)
         free(err);
 }
 
+/*
+ * --strict with a line that is valid but too large once encoded: it is only found
+ * when encoding, after the lines before it were accepted; still nothing is sent.
+ */
+static void test_cli_strict_too_large(void)
+{
+        const char *cfg = write_config("strict-small", NULL,
+                                       "serde = { max_message_bytes = 1024; };");
+        static record_t recs[64];
+        char name[1501], input[4096], *err = NULL;
+        size_t before = read_topic("billing.events.ordered", recs, 64);
+
+        free_records(recs, before);
+        memset(name, 'x', sizeof(name) - 1);
+        name[sizeof(name) - 1] = '\0';
+        snprintf(input, sizeof(input),
+                 "%s{\"type\":\"account.service.state_changed\",\"account_id\":\"CLI-2\","
+                 "\"data\":{\"account\":{\"name\":\"n\"},\"service\":{\"id\":\"s\","
+                 "\"name\":\"%s\",\"from_state\":\"a\",\"to_state\":\"b\"}}}\n%s",
+                 hd_valid_line, name, hd_valid_line);
+        HD_CHECK_INT_EQ(produce_cli(cfg, input, 1, &err), 2);
+        HD_CHECK_CONTAINS(err, "2: event encodes to more than 1024 bytes");
+        HD_CHECK_CONTAINS(err, "--strict: 1 invalid line(s), nothing sent");
+        HD_CHECK_CONTAINS(err, "0 sent, 0 acknowledged, 0 failed, 1 invalid");
+        free(err);
+        HD_CHECK_INT_EQ(read_topic("billing.events.ordered", recs, 64), before);
+        free_records(recs, before);
+
+        /* Without --strict the two valid lines go and the large one is reported. */
+        HD_CHECK_INT_EQ(produce_cli(cfg, input, 0, &err), 2);
+        HD_CHECK_CONTAINS(err, "2: event encodes to more than 1024 bytes");
+        HD_CHECK_CONTAINS(err, "2 sent, 2 acknowledged, 0 failed, 1 invalid");
+        free(err);
+        HD_CHECK_INT_EQ(read_topic("billing.events.ordered", recs, 64), before + 2);
+        free_records(recs, before + 2);
+}
+
 /* A NUL byte cuts a C string short: such lines are reported, never half-read. */
 static void test_cli_nul_bytes(void)
 {
@@ -412,6 +449,7 @@ int main(void)
         test_flush_timeout();
         test_long_event_id();
         test_cli();
+        test_cli_strict_too_large();
         test_cli_nul_bytes();
         test_example();
         HD_CHECK_INT_EQ(hd_testenv_stop(&env), 0);
