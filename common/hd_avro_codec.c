@@ -428,11 +428,23 @@ static int hd_enc_record(hd_enc_t *E, const hd_anode_t *n, const json_t *j,
 {
         size_t found = 0;
 
+        void *it = (void *)json_object_iter((json_t *)j);
+
         if (!json_is_object(j))
                 return hd_enc_mismatch(E, path, "an object");
         for (size_t i = 0; i < n->n; i++) {
-                const json_t *v = json_object_get(j, n->names[i]);
+                const json_t *v;
                 hd_path_t sub = {n->names[i], path};
+                /* Objects keep their keys in insertion order, usually the schema's:
+                 * walking both avoids a hash lookup per field; any other order
+                 * falls back to the lookup. */
+                const char *k = it ? json_object_iter_key(it) : NULL;
+                if (k && k[0] == n->names[i][0] && !strcmp(k, n->names[i])) {
+                        v = json_object_iter_value(it);
+                        it = json_object_iter_next((json_t *)j, it);
+                } else {
+                        v = json_object_get(j, n->names[i]);
+                }
                 found += v != NULL;
                 if (hd_enc(E, n->kids[i], v ? v : json_null(), &sub))
                         return -1;

@@ -311,16 +311,17 @@ int hd_serde_encode_frame(hd_serde_t *s, int32_t schema_id, const json_t *event,
 
         const hd_event_type_t *t = NULL;
         json_t *ev;
+        int complete = 0;
 
         *frame = NULL;
-        if (hd_event_validate_envelope(event, &t, errstr, errstr_size))
+        if (hd_event_check_envelope(event, &t, &complete, errstr, errstr_size))
                 return HD_SERDE_E_INVALID;
         if ((r = hd_serde_entry(s, schema_id, &e, errstr, errstr_size)))
                 return r;
         /* Writer = catalogue: the strict encoder is the data validation (one pass). */
         if (!e->is_catalogue && hd_event_validate(event, NULL, errstr, errstr_size))
                 return HD_SERDE_E_INVALID;
-        ev = hd_event_defaults(event, t);
+        ev = complete ? json_incref((json_t *)event) : hd_event_defaults(event, t);
         /* Straight after the 5-byte header: the frame is never copied here. */
         r = hd_avro_encode(e->root, ev, t->record, e->is_catalogue, out + 5,
                            s->max > 5 ? s->max - 5 : 0, &n, errstr,

@@ -26,6 +26,7 @@ struct herald_producer {
         hd_serde_t *serde;
         pthread_mutex_t serde_lock; /* an hd_serde_t is single-threaded */
         rd_kafka_t *rk;
+        rd_kafka_topic_t *rkt_ordered, *rkt_unordered; /* held: see herald_kafka_new */
         int32_t id_ordered, id_unordered;
         atomic_uint emits; /* paces the delivery-report polls herald_emit does */
 };

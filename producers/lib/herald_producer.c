@@ -152,6 +152,15 @@ static herald_err_t herald_kafka_new(herald_producer_t *p, char *errstr, size_t 
                 rd_kafka_conf_destroy(conf);
                 return herald_fail(HERALD_ERR_CONFIG, errstr, errstr_size, "kafka: %s", err);
         }
+        /* Known before the first connection, so the topics' metadata comes with it:
+         * a topic first named by a produce call waits for librdkafka's 1 s topic
+         * scan, and every event emitted meanwhile with it. Held, they also spare
+         * a lookup by name per event. */
+        p->rkt_ordered = rd_kafka_topic_new(p->rk, p->cfg->topics.ordered, NULL);
+        p->rkt_unordered = rd_kafka_topic_new(p->rk, p->cfg->topics.unordered, NULL);
+        if (!p->rkt_ordered || !p->rkt_unordered)
+                return herald_fail(HERALD_ERR_CONFIG, errstr, errstr_size, "kafka: topic: %s",
+                                   rd_kafka_err2str(rd_kafka_last_error()));
         return HERALD_OK;
 }
 
@@ -201,6 +210,10 @@ void herald_producer_destroy(herald_producer_t *p)
                 rd_kafka_flush(p->rk, 5000);
                 rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
                 rd_kafka_flush(p->rk, 1000);
+                if (p->rkt_ordered)
+                        rd_kafka_topic_destroy(p->rkt_ordered);
+                if (p->rkt_unordered)
+                        rd_kafka_topic_destroy(p->rkt_unordered);
                 rd_kafka_destroy(p->rk);
         }
         if (p->serde)
@@ -273,7 +286,7 @@ static rd_kafka_resp_err_t herald_producev(herald_producer_t *p, const herald_fr
 {
         return rd_kafka_producev(
                 p->rk,
-                RD_KAFKA_V_TOPIC((f->ordered ? p->cfg->topics.ordered : p->cfg->topics.unordered)),
+                RD_KAFKA_V_RKT((f->ordered ? p->rkt_ordered : p->rkt_unordered)),
                 RD_KAFKA_V_VALUE(payload, f->len), RD_KAFKA_V_MSGFLAGS(msgflags),
                 RD_KAFKA_V_KEY(f->key, f->key_len), RD_KAFKA_V_OPAQUE(msg), RD_KAFKA_V_END);
 }
