@@ -41,6 +41,10 @@ struct herald_encoded {
 herald_err_t herald_fail(herald_err_t err, char *errstr, size_t errstr_size,
                          const char *fmt, ...) HD_PRINTF(4, 5);
 
+/* The JSON event in text as json_loads(text, JSON_REJECT_DUPLICATES) reads it, when
+ * it is an object of the common shape; NULL: ask json_loads (see herald_json.c). */
+json_t *herald_json_parse(const char *text);
+
 /* Sets id, occurred_at, source and the type's action/entity when absent. */
 void herald_event_fill_defaults(herald_event_t *ev);
 

@@ -10,6 +10,7 @@
 #include "hd_serde.h"
 #include "hd_test.h"
 #include "hd_testenv.h"
+#include "../../producers/lib/herald_internal.h" /* the event's JSON, for comparing */
 
 #include <librdkafka/rdkafka.h>
 #include <stdlib.h>
@@ -399,6 +400,72 @@ static void test_cli_strict_too_large(void)
         free_records(recs, before + 2);
 }
 
+/*
+ * herald_event_from_json reads the usual event with its own fast reader and leaves
+ * everything else to jansson: for each input, the result (tree or error message)
+ * must be exactly what json_loads(text, JSON_REJECT_DUPLICATES) gives.
+ */
+static void check_json_same(const char *body)
+{
+        char text[4096], err[512] = "", want[512] = "";
+        herald_event_t *ev = NULL;
+        json_error_t jerr;
+        json_t *j;
+        herald_err_t got;
+
+        /* Envelope defaults already present (and an unknown type): nothing is added. */
+        snprintf(text, sizeof(text),
+                 "{\"id\":\"i\",\"occurred_at\":1,\"source\":\"s\",\"type\":\"x\"%s", body);
+        j = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+        got = herald_event_from_json(text, &ev, err, sizeof(err));
+        if (!j) {
+                snprintf(want, sizeof(want), "invalid JSON at column %d: %s", jerr.column,
+                         jerr.text);
+                HD_CHECK_MSG(got == HERALD_ERR_INVALID, "%s: accepted, jansson: %s", body, want);
+                HD_CHECK_STR_EQ(err, want);
+        } else {
+                HD_CHECK_MSG(got == HERALD_OK, "%s: %s", body, err);
+                HD_CHECK_MSG(ev && json_equal(ev->json, j), "%s: a different tree", body);
+        }
+        herald_event_destroy(ev);
+        json_decref(j);
+}
+
+static void test_event_json_reader(void)
+{
+        static const char *const bodies[] = {
+                "}", ",\"data\":{}}", ",\"data\":{\"a\":{\"b\":[1,-2,0,-0,true,false,null]}}}",
+                ",\"n\":9223372036854775807,\"m\":-9223372036854775808}",
+                ",\"n\":9223372036854775808}", ",\"n\":-9223372036854775809}",
+                ",\"n\":1.5}", ",\"n\":1e3}", ",\"n\":-1E-3}", ",\"n\":012}", ",\"n\":-}",
+                ",\"n\":+1}", ",\"n\":1.}", ",\"s\":\"q\\\"b\\\\s\\/n\\nt\\tr\\rb\\bf\\f\"}",
+                ",\"s\":\"\\u00e9\"}", ",\"s\":\"\\u0000\"}", ",\"s\":\"\\ud800\"}",
+                ",\"s\":\"\\x\"}", ",\"s\":\"caf\xc3\xa9\"}", ",\"s\":\"\xff\"}",
+                ",\"s\":\"\xc0\xaf\"}", ",\"s\":\"\xed\xa0\x80\"}", ",\"s\":\"a\x01b\"}",
+                ",\"s\":\"a\tb\"}", ",\"s\":\"a\\", ",\"s\":\"open}",
+                ",\"\xc3\xa9\":1}", ",\"\xff\":1}", ",\"a\\u0062\":1}", ",\"k\\\"\":1}",
+                ",\"a\":1,\"a\":2}", ",\"d\":{\"a\":1,\"a\":1}}", ",\"\":1}", ",\"a\":1,}",
+                ",\"a\" 1}", ",\"a\":[1,]}", ",\"a\":[,1]}", ",\"a\":[]}", ",\"a\":{} }",
+                " \t\r\n, \"a\" : [ 1 , { } ] } \n", "} x", "}}", "}\n\n", ",\"a\":truex}",
+                ",\"a\":nul}", ",\"a\":True}", ",\"a\":nulll}", ",\"a\":tru}", ",\"a\":1",
+                ",\"a\":\x7f}", ",\"s\":\"\x7f\"}", ",\"a\":[\"x\",[[]],{\"b\":null}]}",
+        };
+        char deep[400];
+        size_t k = 0;
+
+        for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
+                check_json_same(bodies[i]);
+        /* Nesting past the fast reader's depth, and past jansson's. */
+        k += (size_t)snprintf(deep, sizeof(deep), ",\"d\":");
+        for (int i = 0; i < 100; i++)
+                deep[k++] = '[';
+        for (int i = 0; i < 100; i++)
+                deep[k++] = ']';
+        snprintf(deep + k, sizeof(deep) - k, "}");
+        check_json_same(deep);
+        check_json_same(""); /* the text ends inside the object */
+}
+
 /* A NUL byte cuts a C string short: such lines are reported, never half-read. */
 static void test_cli_nul_bytes(void)
 {
@@ -450,6 +517,7 @@ int main(void)
         test_long_event_id();
         test_cli();
         test_cli_strict_too_large();
+        test_event_json_reader();
         test_cli_nul_bytes();
         test_example();
         HD_CHECK_INT_EQ(hd_testenv_stop(&env), 0);
