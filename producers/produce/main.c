@@ -7,10 +7,7 @@
  */
 #include "herald/herald.h"
 
-#include "hd_util.h"
-
 #include <getopt.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,113 +103,24 @@ static int hd_has_nul(const char *line, ssize_t len, long lineno, hd_prod_stats_
         return 1;
 }
 
-/*
- * Streaming: a reader thread reads and parses lines (what costs most per line)
- * while this thread validates, encodes and sends them, so the two run on two
- * cores. One reader, one sender and a FIFO of batches: input order is kept.
- */
-#define HD_BATCH 256
-#define HD_QUEUED 8 /* batches parsed ahead at most */
-
-typedef struct hd_batch {
-        int n;
-        herald_event_t *ev[HD_BATCH];
-        long lineno[HD_BATCH];
-} hd_batch_t;
-
-typedef struct hd_pipe {
-        pthread_mutex_t lock;
-        pthread_cond_t cond;
-        hd_batch_t *q[HD_QUEUED];
-        int head, count, done;
-        FILE *in;
-        hd_prod_stats_t rst; /* the reader's own counts (lines, invalid) */
-} hd_pipe_t;
-
-static void hd_pipe_push(hd_pipe_t *P, hd_batch_t *b, int done)
+/* Streams: each valid line is sent as soon as it is read. */
+static void hd_stream(herald_producer_t *p, FILE *in, hd_prod_stats_t *st)
 {
-        pthread_mutex_lock(&P->lock);
-        while (b && P->count == HD_QUEUED)
-                pthread_cond_wait(&P->cond, &P->lock);
-        if (b)
-                P->q[(P->head + P->count++) % HD_QUEUED] = b;
-        P->done = done;
-        pthread_cond_broadcast(&P->cond);
-        pthread_mutex_unlock(&P->lock);
-}
-
-/* The next batch in input order; NULL once the reader is done and all are taken. */
-static hd_batch_t *hd_pipe_pop(hd_pipe_t *P)
-{
-        hd_batch_t *b = NULL;
-
-        pthread_mutex_lock(&P->lock);
-        while (!P->count && !P->done)
-                pthread_cond_wait(&P->cond, &P->lock);
-        if (P->count) {
-                b = P->q[P->head];
-                P->head = (P->head + 1) % HD_QUEUED;
-                P->count--;
-                pthread_cond_broadcast(&P->cond);
-        }
-        pthread_mutex_unlock(&P->lock);
-        return b;
-}
-
-static void *hd_reader(void *arg)
-{
-        hd_pipe_t *P = arg;
-        hd_prod_stats_t *st = &P->rst;
-        hd_batch_t *b = hd_malloc(sizeof(*b));
         char *line = NULL;
         size_t cap = 0;
+
         ssize_t len;
 
-        b->n = 0;
-        while ((len = getline(&line, &cap, P->in)) != -1) {
+        while ((len = getline(&line, &cap, in)) != -1) {
                 herald_event_t *ev;
                 if (++st->lines, hd_has_nul(line, len, st->lines, st) || hd_blank(line))
                         continue;
-                if (!(ev = hd_parse_line(line, st->lines, st)))
-                        continue;
-                b->ev[b->n] = ev;
-                b->lineno[b->n++] = st->lines;
-                if (b->n == HD_BATCH) {
-                        hd_pipe_push(P, b, 0);
-                        b = hd_malloc(sizeof(*b));
-                        b->n = 0;
+                if ((ev = hd_parse_line(line, st->lines, st))) {
+                        hd_send(p, ev, st->lines, st);
+                        herald_event_destroy(ev);
                 }
         }
         free(line);
-        hd_pipe_push(P, b, 1);
-        return NULL;
-}
-
-static void hd_stream(herald_producer_t *p, FILE *in, hd_prod_stats_t *st)
-{
-        hd_pipe_t P = {.in = in, .rst = {.progress = st->progress}};
-        hd_batch_t *b;
-        pthread_t reader;
-
-        pthread_mutex_init(&P.lock, NULL);
-        pthread_cond_init(&P.cond, NULL);
-        if (pthread_create(&reader, NULL, hd_reader, &P)) {
-                fprintf(stderr, "herald produce: cannot start the reader thread\n");
-                exit(2); /* nothing was read or sent yet */
-        }
-        while ((b = hd_pipe_pop(&P))) {
-                for (int i = 0; i < b->n; i++) {
-                        st->lines = b->lineno[i]; /* for the progress line */
-                        hd_send(p, b->ev[i], b->lineno[i], st);
-                        herald_event_destroy(b->ev[i]);
-                }
-                free(b);
-        }
-        pthread_join(reader, NULL);
-        st->lines = P.rst.lines;
-        st->invalid += P.rst.invalid;
-        pthread_cond_destroy(&P.cond);
-        pthread_mutex_destroy(&P.lock);
 }
 
 /*
