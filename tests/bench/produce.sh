@@ -68,7 +68,7 @@ cli_run() {
   rate "$t0" "$t1"
 }
 
-declare -a r_api r_cli r_cold all_k
+declare -a r_api r_cli r_cold all_k rates_api rates_cli rates_cold
 k=$(kcat_run); all_k+=("$k")
 for r in $(seq "$rounds"); do
   m0=$(mock_cpu)
@@ -84,21 +84,20 @@ for r in $(seq "$rounds"); do
   rates_api+=("$a"); rates_cli+=("$c"); rates_cold+=("$d")
 done
 
-summary() { # name target values...
-  local name=$1 target=$2
-  shift 2
-  python3 - "$name" "$target" "$@" <<'PY'
+summary() { # name target scale values...
+  python3 - "$@" <<'PY'
 import statistics, sys
-name, target, v = sys.argv[1], sys.argv[2], [float(x) for x in sys.argv[3:]]
+name, target, scale = sys.argv[1], sys.argv[2], float(sys.argv[3])
+v = [float(x) / scale for x in sys.argv[4:]]
 print("%s median=%.2f min=%.2f max=%.2f%s" % (name, statistics.median(v), min(v), max(v),
       " (target >= %s)" % target if target != "-" else ""))
 PY
 }
 echo "events=$n rounds=$rounds"
-summary "kcat_events_per_s (x1000)" - $(for x in "${all_k[@]}"; do python3 -c "print($x / 1000)"; done)
-summary "c_api_events_per_s (x1000)" - $(for x in "${rates_api[@]}"; do python3 -c "print($x / 1000)"; done)
-summary "cli_events_per_s (x1000)" - $(for x in "${rates_cli[@]}"; do python3 -c "print($x / 1000)"; done)
-summary "c_api_cold_events_per_s (x1000)" - $(for x in "${rates_cold[@]}"; do python3 -c "print($x / 1000)"; done)
-summary "c_api_ratio" 0.8 "${r_api[@]}"
-summary "cli_ratio" 0.5 "${r_cli[@]}"
-summary "c_api_cold_ratio" - "${r_cold[@]}"
+summary "kcat_events_per_s (x1000)" - 1000 "${all_k[@]}"
+summary "c_api_events_per_s (x1000)" - 1000 "${rates_api[@]}"
+summary "cli_events_per_s (x1000)" - 1000 "${rates_cli[@]}"
+summary "c_api_cold_events_per_s (x1000)" - 1000 "${rates_cold[@]}"
+summary "c_api_ratio" 0.8 1 "${r_api[@]}"
+summary "cli_ratio" 0.5 1 "${r_cli[@]}"
+summary "c_api_cold_ratio" - 1 "${r_cold[@]}"
