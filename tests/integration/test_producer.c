@@ -363,6 +363,60 @@ static void test_cli(void)
         free(err);
 }
 
+typedef struct counts {
+        int ok, failed;
+} counts_t;
+
+static void on_count(const char *id, herald_err_t err, const char *errstr, void *opaque)
+{
+        counts_t *c = opaque;
+
+        (void)id, (void)errstr;
+        if (err)
+                c->failed++;
+        else
+                c->ok++;
+}
+
+/*
+ * A local queue of 5 messages: herald_emit and herald_emit_encoded block on it,
+ * serving acknowledgements, and never drop; every event is acknowledged once.
+ */
+static void test_backpressure(void)
+{
+        char path[700], err[512] = "";
+        herald_producer_t *p = NULL;
+        counts_t c = {0};
+        int emitted = 0;
+        FILE *fp;
+
+        snprintf(path, sizeof(path), "%s/tiny-queue.conf", hd_test_tmpdir());
+        fp = fopen(path, "w");
+        fprintf(fp, "kafka = { bootstrap_servers = \"%s\"; queue_buffering_max_messages = 5; };\n"
+                    "registry = { urls = [\"%s\"]; };\n", env.bootstrap, env.registry_url);
+        fclose(fp);
+        HD_CHECK_MSG(herald_producer_new(path, &p, err, sizeof(err)) == HERALD_OK, "%s", err);
+        if (!p)
+                return;
+        for (int i = 0; i < 200; i++) {
+                herald_event_t *ev = service_event("BP-1", "bp");
+                herald_encoded_t *enc = NULL;
+                if (i % 2) {
+                        emitted += herald_emit(p, ev, on_count, &c, err, sizeof(err)) == HERALD_OK;
+                } else if (herald_encode(p, ev, &enc, err, sizeof(err)) == HERALD_OK) {
+                        emitted += herald_emit_encoded(p, enc, on_count, &c, err,
+                                                       sizeof(err)) == HERALD_OK;
+                }
+                herald_event_destroy(ev);
+        }
+        HD_CHECK_INT_EQ(emitted, 200);
+        HD_CHECK_INT_EQ(herald_flush(p, 20000, err, sizeof(err)), HERALD_OK);
+        HD_CHECK_INT_EQ(c.ok, 200);
+        HD_CHECK_INT_EQ(c.failed, 0);
+        herald_producer_destroy(p);
+        HD_CHECK_INT_EQ(c.ok + c.failed, 200); /* nothing more after destroy */
+}
+
 /*
  * --strict with a line that is valid but too large once encoded: it is only found
  * when encoding, after the lines before it were accepted; still nothing is sent.
@@ -518,6 +572,7 @@ int main(void)
         test_cli();
         test_cli_strict_too_large();
         test_event_json_reader();
+        test_backpressure();
         test_cli_nul_bytes();
         test_example();
         HD_CHECK_INT_EQ(hd_testenv_stop(&env), 0);
