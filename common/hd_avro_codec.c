@@ -428,16 +428,32 @@ static int hd_enc_record(hd_enc_t *E, const hd_anode_t *n, const json_t *j,
 {
         size_t found = 0;
 
+        void *it = (void *)json_object_iter((json_t *)j);
+
+        size_t size;
+
         if (!json_is_object(j))
                 return hd_enc_mismatch(E, path, "an object");
+        size = json_object_size(j);
         for (size_t i = 0; i < n->n; i++) {
-                const json_t *v = json_object_get(j, n->names[i]);
+                const json_t *v = NULL;
                 hd_path_t sub = {n->names[i], path};
+                /* Objects keep their keys in insertion order, usually the schema's:
+                 * walking both avoids a hash lookup per field; any other order
+                 * falls back to the lookup. Once every key was matched, the
+                 * fields left are absent (optional ones, often): no lookup. */
+                const char *k = it ? json_object_iter_key(it) : NULL;
+                if (k && k[0] == n->names[i][0] && !strcmp(k, n->names[i])) {
+                        v = json_object_iter_value(it);
+                        it = json_object_iter_next((json_t *)j, it);
+                } else if (found < size) {
+                        v = json_object_get(j, n->names[i]);
+                }
                 found += v != NULL;
                 if (hd_enc(E, n->kids[i], v ? v : json_null(), &sub))
                         return -1;
         }
-        if (E->strict && found != json_object_size(j))
+        if (E->strict && found != size)
                 return hd_enc_unknown(E, n, j, path);
         return 0;
 }

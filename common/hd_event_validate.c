@@ -122,10 +122,9 @@ static int hd_ev_field(const hd_anode_t *n, const json_t *v, const hd_path_t *pa
         return 0;
 }
 
-static int hd_ev_text(const json_t *ev, const char *key, size_t max, char *errstr,
+static int hd_ev_text(const json_t *v, const char *key, size_t max, char *errstr,
                       size_t errstr_size)
 {
-        const json_t *v = json_object_get(ev, key);
         const char *s;
 
         if (!v)
@@ -141,31 +140,67 @@ static int hd_ev_text(const json_t *ev, const char *key, size_t max, char *errst
         return 0;
 }
 
-static int hd_ev_envelope(const json_t *ev, const hd_event_type_t *t, char *errstr,
+/* The envelope's keys, found in one walk over the event (no hash lookups). */
+enum { HD_K_ID, HD_K_TYPE, HD_K_ACTION, HD_K_ENTITY, HD_K_OCCURRED_AT, HD_K_SOURCE,
+       HD_K_ACCOUNT_ID, HD_K_DATA, HD_K_N };
+
+static int hd_ev_key(const char *k)
+{
+        static const char *const keys[HD_K_N] = {"id", "type", "action", "entity",
+                                                 "occurred_at", "source", "account_id",
+                                                 "data"};
+        int i;
+
+        switch (k[0]) {
+        case 'i': i = HD_K_ID; break;
+        case 't': i = HD_K_TYPE; break;
+        case 'a': i = k[1] == 'c' && k[2] == 't' ? HD_K_ACTION : HD_K_ACCOUNT_ID; break;
+        case 'e': i = HD_K_ENTITY; break;
+        case 'o': i = HD_K_OCCURRED_AT; break;
+        case 's': i = HD_K_SOURCE; break;
+        case 'd': i = HD_K_DATA; break;
+        default: return -1;
+        }
+        return strcmp(keys[i], k) ? -1 : i;
+}
+
+typedef struct hd_env {
+        const json_t *v[HD_K_N];
+        const char *unknown; /* the first key that is not an envelope field */
+} hd_env_t;
+
+static void hd_ev_collect(const json_t *ev, hd_env_t *env)
+{
+        const char *key;
+        json_t *v;
+
+        memset(env, 0, sizeof(*env));
+        json_object_foreach((json_t *)ev, key, v) {
+                int i = hd_ev_key(key);
+                if (i >= 0)
+                        env->v[i] = v;
+                else if (!env->unknown)
+                        env->unknown = key;
+        }
+}
+
+static int hd_ev_envelope(const hd_env_t *env, const hd_event_type_t *t, char *errstr,
                           size_t errstr_size)
 {
-        static const char *const keys[] = {"id", "type", "action", "entity", "occurred_at",
-                                           "source", "account_id", "data"};
-        const json_t *v, *acct = json_object_get(ev, "account_id");
-        const char *key;
+        const json_t *v, *acct = env->v[HD_K_ACCOUNT_ID];
 
-        json_object_foreach((json_t *)ev, key, v) {
-                size_t i;
-                for (i = 0; i < HD_ARRAY_SIZE(keys) && strcmp(keys[i], key); i++)
-                        ;
-                if (i == HD_ARRAY_SIZE(keys))
-                        return hd_seterr(errstr, errstr_size, "%s: unknown field", key);
-        }
-        if (hd_ev_text(ev, "id", 64, errstr, errstr_size) ||
-            hd_ev_text(ev, "entity", 128, errstr, errstr_size) ||
-            hd_ev_text(ev, "source", 128, errstr, errstr_size))
+        if (env->unknown)
+                return hd_seterr(errstr, errstr_size, "%s: unknown field", env->unknown);
+        if (hd_ev_text(env->v[HD_K_ID], "id", 64, errstr, errstr_size) ||
+            hd_ev_text(env->v[HD_K_ENTITY], "entity", 128, errstr, errstr_size) ||
+            hd_ev_text(env->v[HD_K_SOURCE], "source", 128, errstr, errstr_size))
                 return -1;
-        v = json_object_get(ev, "action");
+        v = env->v[HD_K_ACTION];
         if (v && (!json_is_string(v) || (strcmp(json_string_value(v), "CREATE") &&
                                          strcmp(json_string_value(v), "UPDATE") &&
                                          strcmp(json_string_value(v), "DELETE"))))
                 return hd_seterr(errstr, errstr_size, "action: expected CREATE, UPDATE or DELETE");
-        v = json_object_get(ev, "occurred_at");
+        v = env->v[HD_K_OCCURRED_AT];
         if (v && (!json_is_integer(v) || json_integer_value(v) < 0))
                 return hd_seterr(errstr, errstr_size,
                                  "occurred_at: expected epoch milliseconds (an integer >= 0)");
@@ -175,7 +210,7 @@ static int hd_ev_envelope(const json_t *ev, const hd_event_type_t *t, char *errs
                 return hd_seterr(errstr, errstr_size,
                                  "account_id: %s is not about one account; leave it out",
                                  t->name);
-        return acct && !json_is_null(acct) ? hd_ev_text(ev, "account_id", 128, errstr, errstr_size)
+        return acct && !json_is_null(acct) ? hd_ev_text(acct, "account_id", 128, errstr, errstr_size)
                                            : 0;
 }
 
@@ -201,11 +236,20 @@ int hd_event_validate(const json_t *ev, const hd_event_type_t **tp, char *errstr
 int hd_event_validate_envelope(const json_t *ev, const hd_event_type_t **tp, char *errstr,
                                size_t errstr_size)
 {
-        const json_t *type = json_object_get(ev, "type");
+        return hd_event_check_envelope(ev, tp, NULL, errstr, errstr_size);
+}
+
+int hd_event_check_envelope(const json_t *ev, const hd_event_type_t **tp, int *complete,
+                            char *errstr, size_t errstr_size)
+{
+        const json_t *type;
         const hd_event_type_t *t;
+        hd_env_t env;
 
         if (!json_is_object(ev))
                 return hd_seterr(errstr, errstr_size, "an event must be a JSON object");
+        hd_ev_collect(ev, &env);
+        type = env.v[HD_K_TYPE];
         if (!json_is_string(type))
                 return hd_seterr(errstr, errstr_size, "type: missing required string");
         if (!(t = hd_catalogue_find(json_string_value(type))))
@@ -213,9 +257,12 @@ int hd_event_validate_envelope(const json_t *ev, const hd_event_type_t **tp, cha
                                  json_string_value(type));
         if (tp)
                 *tp = t;
-        if (hd_ev_envelope(ev, t, errstr, errstr_size))
+        if (hd_ev_envelope(&env, t, errstr, errstr_size))
                 return -1;
-        if (!json_object_get(ev, "data"))
+        if (!env.v[HD_K_DATA])
                 return hd_seterr(errstr, errstr_size, "data: missing required object");
+        if (complete)
+                *complete = env.v[HD_K_ID] && env.v[HD_K_OCCURRED_AT] && env.v[HD_K_ACTION] &&
+                            env.v[HD_K_ENTITY] && env.v[HD_K_SOURCE];
         return 0;
 }

@@ -17,4 +17,9 @@ int hd_event_validate(const json_t *ev, const hd_event_type_t **t, char *errstr,
 int hd_event_validate_envelope(const json_t *ev, const hd_event_type_t **t, char *errstr,
                                size_t errstr_size);
 
+/* The same; *complete (may be NULL) = 1 when no envelope default is missing (id,
+ * occurred_at, action, entity, source), so the encoder need not fill any. */
+int hd_event_check_envelope(const json_t *ev, const hd_event_type_t **t, int *complete,
+                            char *errstr, size_t errstr_size);
+
 #endif

@@ -66,7 +66,7 @@ hd_serde_t *hd_serde_new(size_t max_message_bytes, hd_schema_fetch_cb *fetch, vo
         s->max = max_message_bytes;
         s->fetch = fetch;
         s->opaque = opaque;
-        s->encbuf = hd_malloc(max_message_bytes);
+        s->encbuf = hd_malloc(max_message_bytes + 5); /* header + body */
         return s;
 }
 
@@ -301,27 +301,29 @@ static json_t *hd_event_defaults(const json_t *ev, const hd_event_type_t *t)
         return out;
 }
 
-int hd_serde_encode(hd_serde_t *s, int32_t schema_id, const json_t *event, void **buf,
-                    size_t *len, char *errstr, size_t errstr_size)
+int hd_serde_encode_frame(hd_serde_t *s, int32_t schema_id, const json_t *event,
+                          const void **frame, size_t *len, char *errstr, size_t errstr_size)
 {
         hd_schema_entry_t *e;
-        unsigned char *out;
+        unsigned char *out = s->encbuf;
         size_t n = 0;
         int r;
 
         const hd_event_type_t *t = NULL;
         json_t *ev;
+        int complete = 0;
 
-        *buf = NULL;
-        if (hd_event_validate_envelope(event, &t, errstr, errstr_size))
+        *frame = NULL;
+        if (hd_event_check_envelope(event, &t, &complete, errstr, errstr_size))
                 return HD_SERDE_E_INVALID;
         if ((r = hd_serde_entry(s, schema_id, &e, errstr, errstr_size)))
                 return r;
         /* Writer = catalogue: the strict encoder is the data validation (one pass). */
         if (!e->is_catalogue && hd_event_validate(event, NULL, errstr, errstr_size))
                 return HD_SERDE_E_INVALID;
-        ev = hd_event_defaults(event, t);
-        r = hd_avro_encode(e->root, ev, t->record, e->is_catalogue, s->encbuf,
+        ev = complete ? json_incref((json_t *)event) : hd_event_defaults(event, t);
+        /* Straight after the 5-byte header: the frame is never copied here. */
+        r = hd_avro_encode(e->root, ev, t->record, e->is_catalogue, out + 5,
                            s->max > 5 ? s->max - 5 : 0, &n, errstr,
                            errstr_size);
         json_decref(ev);
@@ -330,14 +332,26 @@ int hd_serde_encode(hd_serde_t *s, int32_t schema_id, const json_t *event, void 
                                  s->max), HD_SERDE_E_TOO_LARGE;
         if (r)
                 return HD_SERDE_E_INVALID;
-        out = hd_malloc(n + 5);
         out[0] = 0;
         out[1] = (unsigned char)((uint32_t)schema_id >> 24);
         out[2] = (unsigned char)((uint32_t)schema_id >> 16);
         out[3] = (unsigned char)((uint32_t)schema_id >> 8);
         out[4] = (unsigned char)schema_id;
-        memcpy(out + 5, s->encbuf, n);
-        *buf = out;
+        *frame = out;
         *len = n + 5;
+        return 0;
+}
+
+int hd_serde_encode(hd_serde_t *s, int32_t schema_id, const json_t *event, void **buf,
+                    size_t *len, char *errstr, size_t errstr_size)
+{
+        const void *frame;
+        int r;
+
+        *buf = NULL;
+        if ((r = hd_serde_encode_frame(s, schema_id, event, &frame, len, errstr, errstr_size)))
+                return r;
+        *buf = hd_malloc(*len);
+        memcpy(*buf, frame, *len);
         return 0;
 }

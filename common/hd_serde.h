@@ -57,6 +57,10 @@ int hd_serde_validate(const json_t *event, char *errstr, size_t errstr_size);
 int hd_serde_encode(hd_serde_t *s, int32_t schema_id, const json_t *event, void **buf,
                     size_t *len, char *errstr, size_t errstr_size);
 
+/* The same, into the serde's own buffer: *frame is valid until the next call on s. */
+int hd_serde_encode_frame(hd_serde_t *s, int32_t schema_id, const json_t *event,
+                          const void **frame, size_t *len, char *errstr, size_t errstr_size);
+
 /* Decodes a frame into a new JSON event (*event, caller decrefs). */
 int hd_serde_decode(hd_serde_t *s, const void *buf, size_t len, json_t **event,
                     char *errstr, size_t errstr_size);

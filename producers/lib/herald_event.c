@@ -37,7 +37,8 @@ herald_err_t herald_event_from_json(const char *text, herald_event_t **out, char
 
         if (!text || !out)
                 return herald_fail(HERALD_ERR_ARG, errstr, errstr_size, "json and out are required");
-        if (!(j = json_loads(text, JSON_REJECT_DUPLICATES, &jerr)))
+        /* The fast reader handles the usual event; jansson the rest and every error. */
+        if (!(j = herald_json_parse(text)) && !(j = json_loads(text, JSON_REJECT_DUPLICATES, &jerr)))
                 return herald_fail(HERALD_ERR_INVALID, errstr, errstr_size,
                                    "invalid JSON at column %d: %s", jerr.column, jerr.text);
         if (!json_is_object(j)) {

@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 struct herald_event {
         json_t *json; /* the JSON event the serde validates and encodes */
@@ -25,11 +26,24 @@ struct herald_producer {
         hd_serde_t *serde;
         pthread_mutex_t serde_lock; /* an hd_serde_t is single-threaded */
         rd_kafka_t *rk;
+        rd_kafka_topic_t *rkt_ordered, *rkt_unordered; /* held: see herald_kafka_new */
         int32_t id_ordered, id_unordered;
+        atomic_uint emits; /* paces the delivery-report polls herald_emit does */
+};
+
+/* A validated, encoded event not yet sent: frame, then key, then id (NUL-ended). */
+struct herald_encoded {
+        int ordered, has_key;
+        size_t len, key_len;
+        unsigned char data[];
 };
 
 herald_err_t herald_fail(herald_err_t err, char *errstr, size_t errstr_size,
                          const char *fmt, ...) HD_PRINTF(4, 5);
+
+/* The JSON event in text as json_loads(text, JSON_REJECT_DUPLICATES) reads it, when
+ * it is an object of the common shape; NULL: ask json_loads (see herald_json.c). */
+json_t *herald_json_parse(const char *text);
 
 /* Sets id, occurred_at, source and the type's action/entity when absent. */
 void herald_event_fill_defaults(herald_event_t *ev);

@@ -7,6 +7,7 @@
 #include "hd_kafka.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,6 +152,15 @@ static herald_err_t herald_kafka_new(herald_producer_t *p, char *errstr, size_t 
                 rd_kafka_conf_destroy(conf);
                 return herald_fail(HERALD_ERR_CONFIG, errstr, errstr_size, "kafka: %s", err);
         }
+        /* Known before the first connection, so the topics' metadata comes with it:
+         * a topic first named by a produce call waits for librdkafka's 1 s topic
+         * scan, and every event emitted meanwhile with it. Held, they also spare
+         * a lookup by name per event. */
+        p->rkt_ordered = rd_kafka_topic_new(p->rk, p->cfg->topics.ordered, NULL);
+        p->rkt_unordered = rd_kafka_topic_new(p->rk, p->cfg->topics.unordered, NULL);
+        if (!p->rkt_ordered || !p->rkt_unordered)
+                return herald_fail(HERALD_ERR_CONFIG, errstr, errstr_size, "kafka: topic: %s",
+                                   rd_kafka_err2str(rd_kafka_last_error()));
         return HERALD_OK;
 }
 
@@ -200,6 +210,10 @@ void herald_producer_destroy(herald_producer_t *p)
                 rd_kafka_flush(p->rk, 5000);
                 rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
                 rd_kafka_flush(p->rk, 1000);
+                if (p->rkt_ordered)
+                        rd_kafka_topic_destroy(p->rkt_ordered);
+                if (p->rkt_unordered)
+                        rd_kafka_topic_destroy(p->rkt_unordered);
                 rd_kafka_destroy(p->rk);
         }
         if (p->serde)
@@ -221,59 +235,198 @@ static herald_err_t herald_serde_err(int r)
         }
 }
 
-herald_err_t herald_emit(herald_producer_t *p, const herald_event_t *ev,
-                         herald_delivery_cb *cb, void *opaque, char *errstr,
-                         size_t errstr_size)
-{
-        const hd_event_type_t *t;
-        const char *account, *id;
-        herald_msg_t *msg;
-        rd_kafka_resp_err_t kerr;
-        void *buf;
+/* What one event becomes before it is handed to librdkafka. */
+typedef struct herald_frame {
+        const void *buf;
         size_t len;
-        int ordered, r;
+        int ordered;
+        const char *key; /* NULL: unkeyed */
+        size_t key_len;
+        const char *id;
+} herald_frame_t;
 
-        if (!p || !ev)
-                return herald_fail(HERALD_ERR_ARG, errstr, errstr_size,
-                                   "producer and event are required");
-        if (!(t = hd_catalogue_find(json_string_value(json_object_get(ev->json, "type")) ?: "")))
+/*
+ * Validates, encodes and routes ev into f (f->buf is the serde's buffer: the
+ * caller holds serde_lock until it is copied). Nothing is sent here.
+ */
+static herald_err_t herald_prepare(herald_producer_t *p, const herald_event_t *ev,
+                                   herald_frame_t *f, char *errstr, size_t errstr_size)
+{
+        const char *type = json_string_value(json_object_get(ev->json, "type"));
+        const hd_event_type_t *t;
+        int r;
+
+        if (!(t = hd_catalogue_find(type ?: "")))
                 return herald_fail(HERALD_ERR_UNKNOWN_TYPE, errstr, errstr_size,
-                                   "unknown event type \"%s\"",
-                                   json_string_value(json_object_get(ev->json, "type")) ?: "");
-        ordered = herald_type_ordered(p->cfg, t);
-        pthread_mutex_lock(&p->serde_lock);
-        r = hd_serde_encode(p->serde, ordered ? p->id_ordered : p->id_unordered, ev->json,
-                            &buf, &len, errstr, errstr_size);
-        pthread_mutex_unlock(&p->serde_lock);
+                                   "unknown event type \"%s\"", type ?: "");
+        f->ordered = herald_type_ordered(p->cfg, t);
+        r = hd_serde_encode_frame(p->serde, f->ordered ? p->id_ordered : p->id_unordered,
+                                  ev->json, &f->buf, &f->len, errstr, errstr_size);
         if (r)
                 return herald_serde_err(r);
-        id = herald_event_id(ev) ?: "";
-        msg = hd_calloc(1, sizeof(*msg) + strlen(id) + 1);
+        f->key = f->ordered ? json_string_value(json_object_get(ev->json, "account_id")) : NULL;
+        f->key_len = f->key ? strlen(f->key) : 0;
+        f->id = herald_event_id(ev) ?: "";
+        return HERALD_OK;
+}
+
+static herald_msg_t *herald_msg_new(const char *id, herald_delivery_cb *cb, void *opaque)
+{
+        size_t n = strlen(id) + 1;
+        herald_msg_t *msg = hd_malloc(sizeof(*msg) + n);
+
         msg->cb = cb;
         msg->opaque = opaque;
-        memcpy(msg->id, id, strlen(id) + 1);
-        account = json_string_value(json_object_get(ev->json, "account_id"));
-        for (;;) {
-                kerr = rd_kafka_producev(
-                        p->rk,
-                        RD_KAFKA_V_TOPIC((ordered ? p->cfg->topics.ordered
-                                                  : p->cfg->topics.unordered)),
-                        RD_KAFKA_V_VALUE(buf, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
-                        RD_KAFKA_V_KEY((ordered ? account : NULL),
-                                       (ordered && account ? strlen(account) : 0)),
-                        RD_KAFKA_V_OPAQUE(msg), RD_KAFKA_V_END);
-                if (kerr != RD_KAFKA_RESP_ERR__QUEUE_FULL)
-                        break;
-                rd_kafka_poll(p->rk, 100); /* back-pressure: serve acks, never drop */
-        }
+        memcpy(msg->id, id, n);
+        return msg;
+}
+
+static rd_kafka_resp_err_t herald_producev(herald_producer_t *p, const herald_frame_t *f,
+                                           void *payload, int msgflags, herald_msg_t *msg)
+{
+        return rd_kafka_producev(
+                p->rk,
+                RD_KAFKA_V_RKT((f->ordered ? p->rkt_ordered : p->rkt_unordered)),
+                RD_KAFKA_V_VALUE(payload, f->len), RD_KAFKA_V_MSGFLAGS(msgflags),
+                RD_KAFKA_V_KEY(f->key, f->key_len), RD_KAFKA_V_OPAQUE(msg), RD_KAFKA_V_END);
+}
+
+/*
+ * Blocks while the local queue is full, serving acknowledgements; never drops.
+ * Takes payload (malloc'd) in every case. Called without serde_lock: a delivery
+ * callback run by the poll may emit again.
+ */
+static herald_err_t herald_produce_blocking(herald_producer_t *p, const herald_frame_t *f,
+                                            void *payload, herald_msg_t *msg, char *errstr,
+                                            size_t errstr_size)
+{
+        rd_kafka_resp_err_t kerr;
+
+        while ((kerr = herald_producev(p, f, payload, RD_KAFKA_MSG_F_FREE, msg)) ==
+               RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                rd_kafka_poll(p->rk, 100);
         if (kerr) {
-                free(buf);
+                free(payload);
                 free(msg);
                 return herald_fail(HERALD_ERR_KAFKA, errstr, errstr_size, "produce: %s",
                                    rd_kafka_err2str(kerr));
         }
-        rd_kafka_poll(p->rk, 0);
         return HERALD_OK;
+}
+
+/* Serves delivery reports now and then rather than on every emit: the same
+ * callbacks, run from the emitting thread, without a queue lock per event. */
+static void herald_poll_some(herald_producer_t *p)
+{
+        if ((atomic_fetch_add_explicit(&p->emits, 1, memory_order_relaxed) & 63) == 63)
+                rd_kafka_poll(p->rk, 0);
+}
+
+herald_err_t herald_emit(herald_producer_t *p, const herald_event_t *ev,
+                         herald_delivery_cb *cb, void *opaque, char *errstr,
+                         size_t errstr_size)
+{
+        herald_frame_t f;
+        herald_msg_t *msg;
+        rd_kafka_resp_err_t kerr;
+        herald_err_t err;
+        void *copy;
+
+        if (!p || !ev)
+                return herald_fail(HERALD_ERR_ARG, errstr, errstr_size,
+                                   "producer and event are required");
+        pthread_mutex_lock(&p->serde_lock);
+        if ((err = herald_prepare(p, ev, &f, errstr, errstr_size))) {
+                pthread_mutex_unlock(&p->serde_lock);
+                return err;
+        }
+        msg = herald_msg_new(f.id, cb, opaque);
+        /* librdkafka copies the frame out of the serde's buffer into the message. */
+        kerr = herald_producev(p, &f, (void *)f.buf, RD_KAFKA_MSG_F_COPY, msg);
+        if (kerr != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                pthread_mutex_unlock(&p->serde_lock);
+                if (kerr) {
+                        free(msg);
+                        return herald_fail(HERALD_ERR_KAFKA, errstr, errstr_size,
+                                           "produce: %s", rd_kafka_err2str(kerr));
+                }
+                herald_poll_some(p);
+                return HERALD_OK;
+        }
+        /* Queue full: wait for room with a private copy, the lock released. */
+        copy = hd_malloc(f.len);
+        memcpy(copy, f.buf, f.len);
+        pthread_mutex_unlock(&p->serde_lock);
+        f.buf = copy;
+        return herald_produce_blocking(p, &f, copy, msg, errstr, errstr_size);
+}
+
+herald_err_t herald_encode(herald_producer_t *p, const herald_event_t *ev,
+                           herald_encoded_t **out, char *errstr, size_t errstr_size)
+{
+        herald_frame_t f;
+        herald_encoded_t *enc;
+        herald_err_t err;
+        size_t idn;
+
+        if (!p || !ev || !out)
+                return herald_fail(HERALD_ERR_ARG, errstr, errstr_size,
+                                   "producer, event and out are required");
+        *out = NULL;
+        pthread_mutex_lock(&p->serde_lock);
+        if ((err = herald_prepare(p, ev, &f, errstr, errstr_size))) {
+                pthread_mutex_unlock(&p->serde_lock);
+                return err;
+        }
+        /* One block: frame, key and id, so keeping many costs one allocation each. */
+        idn = strlen(f.id) + 1;
+        enc = hd_malloc(sizeof(*enc) + f.len + f.key_len + idn);
+        enc->ordered = f.ordered;
+        enc->len = f.len;
+        enc->has_key = f.key != NULL;
+        enc->key_len = f.key_len;
+        memcpy(enc->data, f.buf, f.len);
+        if (f.key_len)
+                memcpy(enc->data + f.len, f.key, f.key_len);
+        memcpy(enc->data + f.len + f.key_len, f.id, idn);
+        pthread_mutex_unlock(&p->serde_lock);
+        *out = enc;
+        return HERALD_OK;
+}
+
+herald_err_t herald_emit_encoded(herald_producer_t *p, herald_encoded_t *enc,
+                                 herald_delivery_cb *cb, void *opaque, char *errstr,
+                                 size_t errstr_size)
+{
+        herald_frame_t f;
+        herald_err_t err;
+        void *payload;
+
+        if (!p || !enc) {
+                free(enc);
+                return herald_fail(HERALD_ERR_ARG, errstr, errstr_size,
+                                   "producer and encoded event are required");
+        }
+        f.len = enc->len;
+        f.ordered = enc->ordered;
+        f.key = enc->has_key ? (const char *)enc->data + enc->len : NULL;
+        f.key_len = enc->key_len;
+        f.id = (const char *)enc->data + enc->len + enc->key_len;
+        /* librdkafka frees what it is given; the block also holds the key and id. */
+        payload = hd_malloc(f.len);
+        memcpy(payload, enc->data, f.len);
+        f.buf = payload;
+        err = herald_produce_blocking(p, &f, payload, herald_msg_new(f.id, cb, opaque), errstr,
+                                      errstr_size);
+        free(enc);
+        if (!err)
+                herald_poll_some(p);
+        return err;
+}
+
+void herald_encoded_destroy(herald_encoded_t *enc)
+{
+        free(enc);
 }
 
 int herald_poll(herald_producer_t *p, int timeout_ms)

@@ -46,23 +46,25 @@ static void hd_progress(hd_prod_stats_t *st, int final)
                 st->lines, st->sent, st->acked, final ? "\n" : "");
 }
 
-/*
- * Parses one line (and validates it when asked: herald_emit validates anyway, so
- * streaming skips the second pass); NULL, with "LINE: problem" printed, when invalid.
- */
-static herald_event_t *hd_parse_line(const char *line, long lineno, int validate,
-                                     hd_prod_stats_t *st)
+/* "LINE: problem" on its own line (after a progress line, if any). */
+static void hd_report(hd_prod_stats_t *st, long lineno, const char *problem)
+{
+        if (st->progress)
+                fputc('\n', stderr);
+        fprintf(stderr, "%ld: %s\n", lineno, problem);
+        st->invalid++;
+}
+
+/* Parses one line (herald_emit/herald_encode validate it); NULL, reported, when
+ * it is not a JSON object. */
+static herald_event_t *hd_parse_line(const char *line, long lineno, hd_prod_stats_t *st)
 {
         herald_event_t *ev = NULL;
         char err[512];
 
-        if (herald_event_from_json(line, &ev, err, sizeof(err)) ||
-            (validate && herald_event_validate(ev, err, sizeof(err)))) {
-                if (st->progress)
-                        fputc('\n', stderr);
-                fprintf(stderr, "%ld: %s\n", lineno, err);
+        if (herald_event_from_json(line, &ev, err, sizeof(err))) {
+                hd_report(st, lineno, err);
                 herald_event_destroy(ev);
-                st->invalid++;
                 return NULL;
         }
         return ev;
@@ -73,15 +75,10 @@ static void hd_send(herald_producer_t *p, herald_event_t *ev, long lineno,
 {
         char err[512];
 
-        if (herald_emit(p, ev, hd_on_delivery, st, err, sizeof(err))) {
-                if (st->progress)
-                        fputc('\n', stderr);
-                fprintf(stderr, "%ld: %s\n", lineno, err);
-                st->invalid++; /* invalid, too large or refused: nothing was sent */
-        } else {
+        if (herald_emit(p, ev, hd_on_delivery, st, err, sizeof(err)))
+                hd_report(st, lineno, err); /* invalid, too large or refused: not sent */
+        else
                 st->sent++;
-        }
-        herald_poll(p, 0);
         hd_progress(st, 0);
 }
 
@@ -118,7 +115,7 @@ static void hd_stream(herald_producer_t *p, FILE *in, hd_prod_stats_t *st)
                 herald_event_t *ev;
                 if (++st->lines, hd_has_nul(line, len, st->lines, st) || hd_blank(line))
                         continue;
-                if ((ev = hd_parse_line(line, st->lines, 0, st))) {
+                if ((ev = hd_parse_line(line, st->lines, st))) {
                         hd_send(p, ev, st->lines, st);
                         herald_event_destroy(ev);
                 }
@@ -126,43 +123,59 @@ static void hd_stream(herald_producer_t *p, FILE *in, hd_prod_stats_t *st)
         free(line);
 }
 
-/* --strict: everything is validated before the first event is sent. */
+/*
+ * --strict: every line is validated and encoded before the first is sent, so a
+ * line that only fails once encoded (too large) also stops the whole input. Only
+ * the encoded bytes are kept, not the parsed events.
+ */
 static void hd_strict(herald_producer_t *p, FILE *in, hd_prod_stats_t *st)
 {
-        herald_event_t **evs = NULL;
-        long *linenos = NULL, n = 0, cap = 0;
-        char *line = NULL;
+        herald_encoded_t **encs = NULL;
+        long n = 0, cap = 0;
+        char *line = NULL, err[512];
         size_t lcap = 0;
-
         ssize_t len;
 
         while ((len = getline(&line, &lcap, in)) != -1) {
                 herald_event_t *ev;
+                herald_encoded_t *enc = NULL;
                 if (++st->lines, hd_has_nul(line, len, st->lines, st) || hd_blank(line))
                         continue;
-                if (!(ev = hd_parse_line(line, st->lines, 1, st)))
+                if (!(ev = hd_parse_line(line, st->lines, st)))
                         continue;
-                if (n == cap) {
-                        cap = cap ? cap * 2 : 1024;
-                        evs = realloc(evs, (size_t)cap * sizeof(*evs));
-                        linenos = realloc(linenos, (size_t)cap * sizeof(*linenos));
-                        if (!evs || !linenos)
-                                abort();
+                /* Validated first for the same messages as before (field paths). */
+                if (herald_event_validate(ev, err, sizeof(err)) ||
+                    herald_encode(p, ev, &enc, err, sizeof(err))) {
+                        hd_report(st, st->lines, err);
+                } else if (!st->invalid) {
+                        if (n == cap) {
+                                cap = cap ? cap * 2 : 1024;
+                                if (!(encs = realloc(encs, (size_t)cap * sizeof(*encs))))
+                                        abort();
+                        }
+                        encs[n++] = enc;
+                } else {
+                        herald_encoded_destroy(enc); /* nothing will be sent anyway */
                 }
-                evs[n] = ev;
-                linenos[n++] = st->lines;
+                herald_event_destroy(ev);
         }
         free(line);
         for (long i = 0; i < n; i++) {
-                if (!st->invalid)
-                        hd_send(p, evs[i], linenos[i], st);
-                herald_event_destroy(evs[i]);
+                if (st->invalid) {
+                        herald_encoded_destroy(encs[i]);
+                } else if (herald_emit_encoded(p, encs[i], hd_on_delivery, st, err,
+                                               sizeof(err))) {
+                        fprintf(stderr, "herald produce: %s\n", err);
+                        st->failed++;
+                } else {
+                        st->sent++;
+                        hd_progress(st, 0);
+                }
         }
         if (st->invalid)
                 fprintf(stderr, "herald produce: --strict: %ld invalid line(s), nothing sent\n",
                         st->invalid);
-        free(evs);
-        free(linenos);
+        free(encs);
 }
 
 static const char hd_usage[] =

@@ -8,4 +8,4 @@ deploy/build.sh release >/dev/null
 echo "== serde: herald encode+decode vs plain avro-c generic (same records, same run)"
 build/bin/bench_serde deploy/dev/sample-events.jsonl "${SERDE_ITERATIONS:-300000}"
 echo "== produce: C API and herald produce vs kcat on the same encoded events (same run)"
-tests/bench/produce.sh "${PRODUCE_EVENTS:-100000}"
+tests/bench/produce.sh "${PRODUCE_EVENTS:-100000}" "${PRODUCE_ROUNDS:-5}"

@@ -10,6 +10,7 @@
 #include "hd_serde.h"
 #include "hd_test.h"
 #include "hd_testenv.h"
+#include "../../producers/lib/herald_internal.h" /* the event's JSON, for comparing */
 
 #include <librdkafka/rdkafka.h>
 #include <stdlib.h>
@@ -362,6 +363,163 @@ static void test_cli(void)
         free(err);
 }
 
+typedef struct counts {
+        int ok, failed;
+} counts_t;
+
+static void on_count(const char *id, herald_err_t err, const char *errstr, void *opaque)
+{
+        counts_t *c = opaque;
+
+        (void)id, (void)errstr;
+        if (err)
+                c->failed++;
+        else
+                c->ok++;
+}
+
+/*
+ * A local queue of 5 messages: herald_emit and herald_emit_encoded block on it,
+ * serving acknowledgements, and never drop; every event is acknowledged once.
+ */
+static void test_backpressure(void)
+{
+        char path[700], err[512] = "";
+        herald_producer_t *p = NULL;
+        counts_t c = {0};
+        int emitted = 0;
+        FILE *fp;
+
+        snprintf(path, sizeof(path), "%s/tiny-queue.conf", hd_test_tmpdir());
+        fp = fopen(path, "w");
+        fprintf(fp, "kafka = { bootstrap_servers = \"%s\"; queue_buffering_max_messages = 5; };\n"
+                    "registry = { urls = [\"%s\"]; };\n", env.bootstrap, env.registry_url);
+        fclose(fp);
+        HD_CHECK_MSG(herald_producer_new(path, &p, err, sizeof(err)) == HERALD_OK, "%s", err);
+        if (!p)
+                return;
+        for (int i = 0; i < 200; i++) {
+                herald_event_t *ev = service_event("BP-1", "bp");
+                herald_encoded_t *enc = NULL;
+                if (i % 2) {
+                        emitted += herald_emit(p, ev, on_count, &c, err, sizeof(err)) == HERALD_OK;
+                } else if (herald_encode(p, ev, &enc, err, sizeof(err)) == HERALD_OK) {
+                        emitted += herald_emit_encoded(p, enc, on_count, &c, err,
+                                                       sizeof(err)) == HERALD_OK;
+                }
+                herald_event_destroy(ev);
+        }
+        HD_CHECK_INT_EQ(emitted, 200);
+        HD_CHECK_INT_EQ(herald_flush(p, 20000, err, sizeof(err)), HERALD_OK);
+        HD_CHECK_INT_EQ(c.ok, 200);
+        HD_CHECK_INT_EQ(c.failed, 0);
+        herald_producer_destroy(p);
+        HD_CHECK_INT_EQ(c.ok + c.failed, 200); /* nothing more after destroy */
+}
+
+/*
+ * --strict with a line that is valid but too large once encoded: it is only found
+ * when encoding, after the lines before it were accepted; still nothing is sent.
+ */
+static void test_cli_strict_too_large(void)
+{
+        const char *cfg = write_config("strict-small", NULL,
+                                       "serde = { max_message_bytes = 1024; };");
+        static record_t recs[64];
+        char name[1501], input[4096], *err = NULL;
+        size_t before = read_topic("billing.events.ordered", recs, 64);
+
+        free_records(recs, before);
+        memset(name, 'x', sizeof(name) - 1);
+        name[sizeof(name) - 1] = '\0';
+        snprintf(input, sizeof(input),
+                 "%s{\"type\":\"account.service.state_changed\",\"account_id\":\"CLI-2\","
+                 "\"data\":{\"account\":{\"name\":\"n\"},\"service\":{\"id\":\"s\","
+                 "\"name\":\"%s\",\"from_state\":\"a\",\"to_state\":\"b\"}}}\n%s",
+                 hd_valid_line, name, hd_valid_line);
+        HD_CHECK_INT_EQ(produce_cli(cfg, input, 1, &err), 2);
+        HD_CHECK_CONTAINS(err, "2: event encodes to more than 1024 bytes");
+        HD_CHECK_CONTAINS(err, "--strict: 1 invalid line(s), nothing sent");
+        HD_CHECK_CONTAINS(err, "0 sent, 0 acknowledged, 0 failed, 1 invalid");
+        free(err);
+        HD_CHECK_INT_EQ(read_topic("billing.events.ordered", recs, 64), before);
+        free_records(recs, before);
+
+        /* Without --strict the two valid lines go and the large one is reported. */
+        HD_CHECK_INT_EQ(produce_cli(cfg, input, 0, &err), 2);
+        HD_CHECK_CONTAINS(err, "2: event encodes to more than 1024 bytes");
+        HD_CHECK_CONTAINS(err, "2 sent, 2 acknowledged, 0 failed, 1 invalid");
+        free(err);
+        HD_CHECK_INT_EQ(read_topic("billing.events.ordered", recs, 64), before + 2);
+        free_records(recs, before + 2);
+}
+
+/*
+ * herald_event_from_json reads the usual event with its own fast reader and leaves
+ * everything else to jansson: for each input, the result (tree or error message)
+ * must be exactly what json_loads(text, JSON_REJECT_DUPLICATES) gives.
+ */
+static void check_json_same(const char *body)
+{
+        char text[4096], err[512] = "", want[512] = "";
+        herald_event_t *ev = NULL;
+        json_error_t jerr;
+        json_t *j;
+        herald_err_t got;
+
+        /* Envelope defaults already present (and an unknown type): nothing is added. */
+        snprintf(text, sizeof(text),
+                 "{\"id\":\"i\",\"occurred_at\":1,\"source\":\"s\",\"type\":\"x\"%s", body);
+        j = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+        got = herald_event_from_json(text, &ev, err, sizeof(err));
+        if (!j) {
+                snprintf(want, sizeof(want), "invalid JSON at column %d: %s", jerr.column,
+                         jerr.text);
+                HD_CHECK_MSG(got == HERALD_ERR_INVALID, "%s: accepted, jansson: %s", body, want);
+                HD_CHECK_STR_EQ(err, want);
+        } else {
+                HD_CHECK_MSG(got == HERALD_OK, "%s: %s", body, err);
+                HD_CHECK_MSG(ev && json_equal(ev->json, j), "%s: a different tree", body);
+        }
+        herald_event_destroy(ev);
+        json_decref(j);
+}
+
+static void test_event_json_reader(void)
+{
+        static const char *const bodies[] = {
+                "}", ",\"data\":{}}", ",\"data\":{\"a\":{\"b\":[1,-2,0,-0,true,false,null]}}}",
+                ",\"n\":9223372036854775807,\"m\":-9223372036854775808}",
+                ",\"n\":9223372036854775808}", ",\"n\":-9223372036854775809}",
+                ",\"n\":1.5}", ",\"n\":1e3}", ",\"n\":-1E-3}", ",\"n\":012}", ",\"n\":-}",
+                ",\"n\":+1}", ",\"n\":1.}", ",\"s\":\"q\\\"b\\\\s\\/n\\nt\\tr\\rb\\bf\\f\"}",
+                ",\"s\":\"\\u00e9\"}", ",\"s\":\"\\u0000\"}", ",\"s\":\"\\ud800\"}",
+                ",\"s\":\"\\x\"}", ",\"s\":\"caf\xc3\xa9\"}", ",\"s\":\"\xff\"}",
+                ",\"s\":\"\xc0\xaf\"}", ",\"s\":\"\xed\xa0\x80\"}", ",\"s\":\"a\x01b\"}",
+                ",\"s\":\"a\tb\"}", ",\"s\":\"a\\", ",\"s\":\"open}",
+                ",\"\xc3\xa9\":1}", ",\"\xff\":1}", ",\"a\\u0062\":1}", ",\"k\\\"\":1}",
+                ",\"a\":1,\"a\":2}", ",\"d\":{\"a\":1,\"a\":1}}", ",\"\":1}", ",\"a\":1,}",
+                ",\"a\" 1}", ",\"a\":[1,]}", ",\"a\":[,1]}", ",\"a\":[]}", ",\"a\":{} }",
+                " \t\r\n, \"a\" : [ 1 , { } ] } \n", "} x", "}}", "}\n\n", ",\"a\":truex}",
+                ",\"a\":nul}", ",\"a\":True}", ",\"a\":nulll}", ",\"a\":tru}", ",\"a\":1",
+                ",\"a\":\x7f}", ",\"s\":\"\x7f\"}", ",\"a\":[\"x\",[[]],{\"b\":null}]}",
+        };
+        char deep[400];
+        size_t k = 0;
+
+        for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++)
+                check_json_same(bodies[i]);
+        /* Nesting past the fast reader's depth, and past jansson's. */
+        k += (size_t)snprintf(deep, sizeof(deep), ",\"d\":");
+        for (int i = 0; i < 100; i++)
+                deep[k++] = '[';
+        for (int i = 0; i < 100; i++)
+                deep[k++] = ']';
+        snprintf(deep + k, sizeof(deep) - k, "}");
+        check_json_same(deep);
+        check_json_same(""); /* the text ends inside the object */
+}
+
 /* A NUL byte cuts a C string short: such lines are reported, never half-read. */
 static void test_cli_nul_bytes(void)
 {
@@ -412,6 +570,9 @@ int main(void)
         test_flush_timeout();
         test_long_event_id();
         test_cli();
+        test_cli_strict_too_large();
+        test_event_json_reader();
+        test_backpressure();
         test_cli_nul_bytes();
         test_example();
         HD_CHECK_INT_EQ(hd_testenv_stop(&env), 0);

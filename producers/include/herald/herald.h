@@ -20,7 +20,8 @@
  * In-order event types go to the ordered topic keyed by account id; out-of-order
  * types go to the unordered topic without a key (per-type, from the config's
  * `producer.ordering`, defaulting to the catalogue). The delivery callback runs
- * exactly once per emitted event, from herald_poll() or herald_flush().
+ * exactly once per emitted event, on the thread calling herald_emit() (now and
+ * then), herald_poll() or herald_flush().
  * A producer may be used from several threads; an event from one thread at a time.
  */
 #ifndef HERALD_H
@@ -54,6 +55,7 @@ typedef enum herald_err {
 
 typedef struct herald_producer herald_producer_t;
 typedef struct herald_event herald_event_t;
+typedef struct herald_encoded herald_encoded_t;
 
 /* Called once per emitted event: err == HERALD_OK when the broker acknowledged it. */
 typedef void(herald_delivery_cb)(const char *event_id, herald_err_t err,
@@ -100,6 +102,17 @@ herald_err_t herald_event_validate(const herald_event_t *ev, char *errstr,
 herald_err_t herald_emit(herald_producer_t *p, const herald_event_t *ev,
                          herald_delivery_cb *cb, void *opaque, char *errstr,
                          size_t errstr_size);
+
+/* All or nothing over several events: herald_encode validates and encodes ev for
+ * p (routing included) without sending anything; once every event of a batch is
+ * encoded, herald_emit_encoded sends each (enc is consumed, also on error), or
+ * herald_encoded_destroy drops them. An encoded event holds only its bytes. */
+herald_err_t herald_encode(herald_producer_t *p, const herald_event_t *ev,
+                           herald_encoded_t **out, char *errstr, size_t errstr_size);
+herald_err_t herald_emit_encoded(herald_producer_t *p, herald_encoded_t *enc,
+                                 herald_delivery_cb *cb, void *opaque, char *errstr,
+                                 size_t errstr_size);
+void herald_encoded_destroy(herald_encoded_t *enc);
 
 /* Serves delivery callbacks; returns how many ran. */
 int herald_poll(herald_producer_t *p, int timeout_ms);
