@@ -318,12 +318,16 @@ int hd_serde_encode_frame(hd_serde_t *s, int32_t schema_id, const json_t *event,
                 return HD_SERDE_E_INVALID;
         if ((r = hd_serde_entry(s, schema_id, &e, errstr, errstr_size)))
                 return r;
-        /* Writer = catalogue: the strict encoder is the data validation (one pass). */
-        if (!e->is_catalogue && hd_event_validate(event, NULL, errstr, errstr_size))
-                return HD_SERDE_E_INVALID;
+        /*
+         * The strict encoder is the data validation (one pass), against the writer
+         * schema: for this build's catalogue that is the catalogue's rules; for an
+         * evolved schema registered since (a field added with a default), the event
+         * is checked against what it will be written with, not refused for the
+         * fields this build does not know yet.
+         */
         ev = complete ? json_incref((json_t *)event) : hd_event_defaults(event, t);
         /* Straight after the 5-byte header: the frame is never copied here. */
-        r = hd_avro_encode(e->root, ev, t->record, e->is_catalogue, out + 5,
+        r = hd_avro_encode(e->root, ev, t->record, 1, out + 5,
                            s->max > 5 ? s->max - 5 : 0, &n, errstr,
                            errstr_size);
         json_decref(ev);
