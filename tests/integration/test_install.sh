@@ -20,7 +20,8 @@ san=""
    -Wl,-rpath,"$prefix/lib" -o "$HERALD_TEST_TMP/emit"
 out=$("$HERALD_TEST_TMP/emit" 2>&1 || true)   # no arguments: prints usage, exits 2
 case "$out" in *usage:*) ;; *) echo "installed example does not run: $out"; exit 1 ;; esac
-for b in herald herald-dev herald-registry herald-produce herald-sub herald-tail herald-catalogue; do
+for b in herald herald-dev herald-registry herald-produce herald-sub herald-tail herald-catalogue \
+         herald-webhookd herald-maild herald-listen herald-replay herald-status herald-schema; do
   test -x "$prefix/bin/$b" || { echo "$b not installed"; exit 1; }
 done
 test -f "$prefix/share/herald/schemas/envelope.avsc" || { echo "schemas not installed"; exit 1; }
