@@ -21,7 +21,8 @@ if [ "$(id -u)" -eq 0 ]; then sudo=()
 elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo=(sudo -n)
 else skip "installing a .deb needs root or passwordless sudo"; fi
 command -v dpkg >/dev/null && command -v cpack >/dev/null || skip "dpkg or cpack missing"
-if dpkg-query -W -f='${Status}' herald 2>/dev/null | grep -q "installed"; then
+# (No `grep -q` after a pipe here: with pipefail its early exit fails the writer.)
+if dpkg-query -W -f='${Status}' herald 2>/dev/null | grep "installed" >/dev/null; then
         skip "a herald package is already installed on this machine; not touching it"
 fi
 
@@ -57,6 +58,7 @@ cleanup() {
         for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
         for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
         if [ $installed = 1 ]; then
+                "${sudo[@]}" rm -f "$tmp/herald.conf.installed"
                 "${sudo[@]}" dpkg -P herald >/dev/null 2>&1 || echo "cleanup: dpkg -P herald failed" >&2
         fi
         exit $rc
@@ -77,9 +79,14 @@ for f in /usr/include/herald/herald.h /usr/share/herald/schemas/envelope.avsc \
          /usr/lib/systemd/system/herald-registry.service; do
         [ -f "$f" ] || fail "$f not installed"
 done
+# Every herald program reads /etc/herald/herald.conf when it is given no config,
+# so tests running beside this one would pick up the example: it is kept aside
+# until the removal checks, leaving a window of about a second at each end.
+conf_aside=$tmp/herald.conf.installed
+"${sudo[@]}" mv /etc/herald/herald.conf "$conf_aside"
 pkg-config --exists herald || fail "herald.pc not found by pkg-config"
 [ "$(pkg-config --modversion herald)" = "$version" ] || fail "herald.pc version"
-ldconfig -p | grep -q 'libherald.so.0 ' || fail "libherald.so.0 not in the linker cache"
+ldconfig -p | grep 'libherald.so.0 ' >/dev/null || fail "libherald.so.0 not in the linker cache"
 
 echo "== installed programs answer --help"
 progs=$(printf '%s\n' "${files[@]}" | grep -E '^/usr/bin/herald(-|$)' || true)
@@ -119,12 +126,13 @@ fi
 echo "== installed herald-webhookd delivers against herald dev (build tree)"
 secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 state=$tmp/dev
-rm -rf "$state"; mkdir -p "$state"
-# Waits up to $3 seconds for file $1 to contain the extended regex $2.
+rm -rf "$state" "$tmp"/*.out "$tmp"/*.jsonl; mkdir -p "$state"
+# Waits up to $3 seconds for file $1 to contain the extended regex $2 on a
+# complete line.
 wait_line() {
         local i
         for ((i = 0; i < $3 * 10; i++)); do
-                grep -Eq "$2" "$1" 2>/dev/null && return 0
+                if grep -Eq "$2" "$1" 2>/dev/null && [ -z "$(tail -c1 "$1")" ]; then return 0; fi
                 sleep 0.1  # polling a file for a condition
         done
         return 1
@@ -159,15 +167,17 @@ unset HERALD_BOOTSTRAP HERALD_REGISTRY_URL
  "webhook":{"url":"https://hooks.dev.test/hook","secrets":["$secret"]}}
 EOF
         { cat "$tmp/sub.log"; fail "herald sub create"; }
-grep '"type":"account.created"' "$src/deploy/dev/sample-events.jsonl" | head -1 |
+sed -n '/"type":"account.created"/{p;q}' "$src/deploy/dev/sample-events.jsonl" |
         /usr/bin/herald produce --config "$conf" --file - >/dev/null 2>"$tmp/produce.log" ||
         { cat "$tmp/produce.log"; fail "herald produce"; }
 
 /usr/bin/herald webhookd --config "$conf" >"$tmp/whd.out" 2>"$tmp/whd.log" &
 whd=$!
 pids+=($whd)
-wait_line "$tmp/whd.out" "consuming as group pkg-test" 60 || { cat "$tmp/whd.log"; fail "webhookd not ready"; }
+wait_line "$tmp/whd.out" "consuming as group pkg-test, metrics on http://127.0.0.1:[0-9]+/metrics" 60 ||
+        { cat "$tmp/whd.log"; fail "webhookd not ready"; }
 mport=$(sed -n 's/.*metrics on http:\/\/127.0.0.1:\([0-9]*\)\/metrics.*/\1/p' "$tmp/whd.out")
+[ -n "$mport" ] && [ "$mport" != 0 ] || fail "no metrics port in the readiness line: $(cat "$tmp/whd.out")"
 wait_line "$tmp/rx.jsonl" '"valid": *true.*"status": *204|"status": *204.*"valid": *true' 60 ||
         { cat "$tmp/whd.log" "$tmp/rx.jsonl" 2>/dev/null; fail "no verified delivery reached herald listen"; }
 echo "   delivered: $(head -1 "$tmp/rx.jsonl" | cut -c1-120)"
@@ -193,6 +203,8 @@ echo "   SIGTERM: clean exit in ${took}s (TimeoutStopSec=${stop_limit}s)"
 
 # --- remove and purge -------------------------------------------------------------
 echo "== dpkg -r, dpkg -P"
+"${sudo[@]}" mv "$conf_aside" /etc/herald/herald.conf
+[ "$(stat -c "%a %U %G" /etc/herald/herald.conf)" = "640 root herald" ] || fail "conffile lost its mode"
 "${sudo[@]}" dpkg -r herald >"$tmp/dpkg-r.log" 2>&1 || { cat "$tmp/dpkg-r.log"; fail "dpkg -r"; }
 [ ! -e /usr/bin/herald-webhookd ] || fail "dpkg -r left /usr/bin/herald-webhookd"
 [ -f /etc/herald/herald.conf ] || fail "dpkg -r removed the conffile (only purge should)"
