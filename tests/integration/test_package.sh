@@ -117,6 +117,14 @@ else
                 grep -qx "$d" /usr/lib/systemd/system/herald-webhookd@.service ||
                         fail "herald-webhookd@.service lacks $d"
         done
+        # The sandbox as systemd scores it (0 = locked down, 10 = exposed).
+        for u in herald-webhookd@.service herald-maild@.service herald-registry.service; do
+                lvl=$(cd "$tmp" && systemd-analyze security --offline=yes \
+                        "/usr/lib/systemd/system/$u" 2>&1 | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+                [ -n "$lvl" ] || fail "systemd-analyze security gave no level for $u"
+                awk -v l="$lvl" 'BEGIN { exit !(l <= 2.0) }' || fail "$u exposure $lvl, want <= 2.0"
+                echo "   $u exposure $lvl"
+        done
         if grep -q '^ExecReload' /usr/lib/systemd/system/herald-*.service; then
                 fail "a unit has ExecReload but no daemon reloads on SIGHUP"
         fi
@@ -171,7 +179,13 @@ sed -n '/"type":"account.created"/{p;q}' "$src/deploy/dev/sample-events.jsonl" |
         /usr/bin/herald produce --config "$conf" --file - >/dev/null 2>"$tmp/produce.log" ||
         { cat "$tmp/produce.log"; fail "herald produce"; }
 
-/usr/bin/herald webhookd --config "$conf" >"$tmp/whd.out" 2>"$tmp/whd.log" &
+# Under strace where it works, to hold the daemon's system calls against the
+# units' SystemCallFilter below (the filter itself needs systemd to run).
+tracer=()
+if command -v strace >/dev/null && strace -f -qq -o /dev/null true 2>/dev/null; then
+        tracer=(strace -f -qq -o "$tmp/syscalls.txt")
+fi
+"${tracer[@]}" /usr/bin/herald webhookd --config "$conf" >"$tmp/whd.out" 2>"$tmp/whd.log" &
 whd=$!
 pids+=($whd)
 wait_line "$tmp/whd.out" "consuming as group pkg-test, metrics on http://127.0.0.1:[0-9]+/metrics" 60 ||
@@ -193,13 +207,55 @@ grep -q '^herald_deliveries_total{result="delivered"} 1$' <<<"$metrics" ||
 # SIGTERM: finish, commit, leave the group, exit 0 well inside the unit's TimeoutStopSec.
 stop_limit=$(sed -n 's/^TimeoutStopSec=\([0-9]*\)s$/\1/p' /usr/lib/systemd/system/herald-webhookd@.service)
 start=$(date +%s)
-kill -TERM "$whd"
+target=$whd
+if [ ${#tracer[@]} -gt 0 ]; then   # strace's child is the daemon (herald execs it)
+        target=$(pgrep -P "$whd" -x herald-webhookd) || fail "no herald-webhookd under strace"
+fi
+kill -TERM "$target"
 rc=0; wait "$whd" || rc=$?
 pids=("${pids[@]/$whd}")
 took=$(( $(date +%s) - start ))
 [ $rc = 0 ] || { cat "$tmp/whd.log"; fail "herald-webhookd exited $rc on SIGTERM"; }
 [ "$took" -lt "${stop_limit:-0}" ] || fail "SIGTERM stop took ${took}s, unit allows ${stop_limit}s"
 echo "   SIGTERM: clean exit in ${took}s (TimeoutStopSec=${stop_limit}s)"
+
+if [ ${#tracer[@]} -eq 0 ]; then
+        echo "SKIPPED (system calls against SystemCallFilter): strace is missing or cannot trace here"
+elif ! command -v systemd-analyze >/dev/null; then
+        echo "SKIPPED (system calls against SystemCallFilter): systemd-analyze is missing"
+else
+        systemd-analyze syscall-filter >"$tmp/filter-groups.txt"
+        python3 - "$tmp/syscalls.txt" "$tmp/filter-groups.txt" \
+                /usr/lib/systemd/system/herald-webhookd@.service <<'PY' || fail "system calls outside the units' filter"
+import re, sys
+trace, groups_txt, unit = sys.argv[1:]
+groups, cur = {}, None
+for line in open(groups_txt):
+    if line.startswith("@"):
+        cur = line.split()[0]
+        groups[cur] = set()
+    elif cur and line.strip() and not line.strip().startswith("#"):
+        groups[cur].add(line.split()[0])
+def expand(names):
+    out = set()
+    for n in names:
+        out |= expand(groups.get(n, ())) if n.startswith("@") else {n}
+    return out
+allow, deny = set(), set()
+for line in open(unit):
+    if line.startswith("SystemCallFilter="):
+        v = line.split("=", 1)[1].split()
+        if v[0].startswith("~"):
+            deny |= expand([v[0][1:]] + v[1:])
+        else:
+            allow |= expand(v)
+used = set(re.findall(r"^\d+\s+([a-z0-9_]+)\(", open(trace).read(), re.M))
+bad = sorted((used - allow) | (used & deny))
+print(f"   {len(used)} distinct system calls, all inside the units' SystemCallFilter" if not bad
+      else f"   system calls the units' SystemCallFilter refuses: {bad}")
+sys.exit(1 if bad or not used else 0)
+PY
+fi
 
 # --- remove and purge -------------------------------------------------------------
 echo "== dpkg -r, dpkg -P"
