@@ -17,7 +17,39 @@ for p in /usr/bin/python3 python3; do
         if command -v "$p" >/dev/null && "$p" -c 'import yaml' 2>/dev/null; then py=$p; break; fi
 done
 [ -n "$py" ] || { echo "FAIL: python3 with yaml missing (python3-yaml, deploy/install-deps.sh)"; exit 1; }
-"$py" "$src/tests/integration/test_deploy_files.py" "$src"
+"$py" "$src/tests/integration/test_deploy_files.py" "$src" --loadable "$tmp/conf"
+
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done' EXIT
+# Waits up to $3 s for a complete line matching $2 in file $1.
+wait_line() {
+        local i
+        for ((i = 0; i < $3 * 10; i++)); do
+                if grep -Eq "$2" "$1" 2>/dev/null && [ -z "$(tail -c1 "$1")" ]; then return 0; fi
+                sleep 0.1  # polling a file for a condition
+        done
+        return 1
+}
+
+# The real config loader on every deploy config (kafka and registry pointed at a
+# dev stack through HERALD_BOOTSTRAP / HERALD_REGISTRY_URL, secrets from dummy
+# variables), and the compose stack's subscriptions through the real validator.
+state=$tmp/dev
+rm -rf "$state"; mkdir -p "$state"
+"$bindir/herald" dev --state-dir "$state" >"$state/out" 2>"$state/dev.log" &
+pids+=($!)
+wait_line "$state/out" "herald dev: ready" 90 || { cat "$state/dev.log"; echo "FAIL: herald dev"; exit 1; }
+set -a; . "$state/env"; set +a
+for c in "$tmp"/conf/*; do
+        out=$(SMTP_PASSWORD=dummy "$bindir/herald-sub" --config "$c" list 2>&1) ||
+                { echo "FAIL: $(basename "$c" | tr _ /): refused by the config loader: $out"; exit 1; }
+done
+echo "config loader: $(ls "$tmp/conf" | tr _ / | tr '\n' ' ')accepted"
+for f in "$src"/deploy/compose/subscriptions/*.json; do
+        out=$("$bindir/herald-sub" --config "$tmp/conf/deploy_compose_herald.conf" create --file "$f" 2>&1) ||
+                { echo "FAIL: $f refused: $out"; exit 1; }
+done
+echo "compose subscriptions: $(ls "$src"/deploy/compose/subscriptions | tr '\n' ' ')valid"
 
 if command -v kubectl >/dev/null && kubectl kustomize --help >/dev/null 2>&1; then
         kubectl kustomize "$src/deploy/k8s/base" >"$tmp/k8s.yaml"
@@ -48,7 +80,7 @@ grep -q -- "\"$secret\"" "$src/deploy/compose/compose.yaml" ||
 "$bindir/herald-listen" --listen 127.0.0.1:0 --cert "$certs/server.pem" --key "$certs/server-key.pem" \
         --secret "$secret" >"$tmp/listen.out" 2>"$tmp/listen.log" &
 pid=$!
-trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
+pids+=($pid)
 for _ in $(seq 100); do
         grep -q "listening on" "$tmp/listen.out" && break
         kill -0 $pid 2>/dev/null || break
