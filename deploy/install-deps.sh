@@ -8,7 +8,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
       librdkafka-dev libcurl4-openssl-dev libssl-dev libavro-dev libconfig-dev
       libjansson-dev libmicrohttpd-dev openssl curl python3 python3-aiosmtpd python3-avro
-      ca-certificates)
+      python3-yaml ca-certificates)
 if [ "${1:-}" = "--bench" ]; then
   pkgs+=(kcat)
 fi
