@@ -18,9 +18,6 @@ the top-level CMakeLists.txt, Dockerfile stages from its FROM lines. Then:
   README's Deployment and Runbook sections exists;
 - topics, groups, partition caps and stop timeouts agree with herald.conf;
 - the README's build commands are the Dockerfile's RUN commands.
-
-Keys and programs of herald-maild (being written) are accepted as pending only
-while no herald-maild target exists; once it does, they are checked like the rest.
 """
 import glob
 import os
@@ -95,11 +92,6 @@ VERSION = version()
 PROGRAMS = programs()
 TABLE, CGROUPS, SMTP_FIELDS = config_table()
 METRICS = metric_names()
-MAILD_BUILT = "herald-maild" in PROGRAMS
-# Announced for herald-maild (mirroring webhook.*); strict once it is built.
-PENDING_KEYS = {"email." + k for k in ("workers", "max_in_flight", "window", "retry_schedule",
-                                       "commit_interval_ms", "revoke_timeout_ms",
-                                       "metrics_listen")}
 DAEMON_LISTEN = {"webhookd": "webhook.metrics_listen", "maild": "email.metrics_listen",
                  "registry": "registry_server.listen"}
 DAEMON_SECTION = {"webhookd": "webhook", "maild": "email"}
@@ -229,10 +221,7 @@ def check_value(where, path, v):
             err(where, f"{path}: expected a string")
         return
     if path not in TABLE:
-        if path in PENDING_KEYS and not MAILD_BUILT:
-            notes.append(f"{path} ({os.path.relpath(where, SRC)}) accepted as pending: herald-maild is not built yet")
-        else:
-            err(where, f"{path}: unknown setting (not in common/hd_config.c)")
+        err(where, f"{path}: unknown setting (not in common/hd_config.c)")
         return
     typ, lo, hi = TABLE[path]
     if typ == "INT":
@@ -275,9 +264,6 @@ def check_program(where, sub):
     prog = f"herald-{sub}"
     if prog in PROGRAMS:
         return True
-    if prog == "herald-maild" and not MAILD_BUILT:
-        notes.append(f"{prog} ({os.path.relpath(where, SRC)}) accepted as pending: not built yet")
-        return True
     err(where, f"runs `herald {sub}` but no {prog} program is built")
     return False
 
@@ -295,9 +281,6 @@ def check_text_refs(where, text):
             continue
         base = re.sub(r"_(env|file)$", "", key)
         if key in TABLE or base in TABLE or key == "email.profiles" or key.rsplit(".", 1)[0] in TABLE:
-            continue
-        if key in PENDING_KEYS and not MAILD_BUILT:
-            notes.append(f"{key} ({os.path.relpath(where, SRC)}) accepted as pending: herald-maild is not built yet")
             continue
         err(where, f"mentions config key {key}, which common/hd_config.c does not have")
     for name in set(METRIC_REF.findall(text)):
@@ -604,21 +587,11 @@ def yaml_files():
 
 
 def write_loadable(outdir):
-    """Copies of the deploy configs for the real loader (test_deploy_files.sh): while
-    herald-maild is not built, its pending email.* lines are left out."""
+    """Copies of the deploy configs for the real loader (test_deploy_files.sh)."""
     os.makedirs(outdir, exist_ok=True)
-    names = {k.split(".", 1)[1] for k in PENDING_KEYS}
     for rel in ("deploy/herald.conf", "deploy/compose/herald.conf", "deploy/k8s/base/herald.conf"):
-        lines, in_email = [], False
-        for line in read(rel).splitlines(keepends=True):
-            if re.match(r"email\s*=\s*\{", line):
-                in_email = True
-            m = re.match(r"\s*([a-z_]+)\s*=", line)
-            if in_email and not MAILD_BUILT and m and m.group(1) in names:
-                continue
-            lines.append(line)
         with open(os.path.join(outdir, rel.replace("/", "_")), "w", encoding="utf-8") as f:
-            f.write("".join(lines))
+            f.write(read(rel))
 
 
 def main():
