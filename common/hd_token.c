@@ -37,8 +37,7 @@ void hd_token_format_money(long long minor, const char *currency, char *out, siz
                          a % div, currency);
 }
 
-/* The JSON node a token points at, or NULL when absent. */
-static const json_t *hd_token_node(const json_t *ev, const char *token)
+const json_t *hd_token_node(const json_t *ev, const char *token)
 {
         const json_t *node;
         char buf[256], *save = NULL;

@@ -9,6 +9,9 @@
 #include <jansson.h>
 #include <stddef.h>
 
+/* The JSON node a token points at in event, or NULL when absent. */
+const json_t *hd_token_node(const json_t *event, const char *token);
+
 /*
  * 0: *out holds the value. 1: the type offers the token but this event's value is
  * null (rendered empty; templates can test it with {{^token}}). -1: not offered

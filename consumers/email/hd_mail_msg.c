@@ -44,24 +44,6 @@ typedef struct hd_mrender {
         int refused;           /* the lookup refused a value: its message stands alone */
 } hd_mrender_t;
 
-/* The string a token reads, when it is one (mirrors hd_token's lookup rules). */
-static const json_t *hd_mail_token_node(const json_t *ev, const char *token)
-{
-        const json_t *node;
-        char buf[256], *save = NULL;
-
-        if (!strncmp(token, "event.", 6))
-                return json_object_get(ev, token + 6);
-        if (!strcmp(token, "account.id"))
-                return json_object_get(ev, "account_id");
-        hd_strlcpy(buf, token, sizeof(buf));
-        node = json_object_get(ev, "data");
-        for (char *part = strtok_r(buf, ".", &save); part && node;
-             part = strtok_r(NULL, ".", &save))
-                node = json_object_get(node, part);
-        return node;
-}
-
 /* hd_token's lookup, refusing values with CR, LF or NUL (the NUL would be cut off). */
 static int hd_mail_lookup(void *opaque, const char *token, char *buf, size_t bufsize,
                           char *errstr, size_t errstr_size)
@@ -73,7 +55,7 @@ static int hd_mail_lookup(void *opaque, const char *token, char *buf, size_t buf
 
         if (r != 0)
                 return r;
-        node = hd_mail_token_node(R->event, token);
+        node = hd_token_node(R->event, token);
         if (json_is_string(node) && json_string_length(node) != strlen(json_string_value(node)))
                 bad = "NUL";
         else if (strpbrk(buf, "\r\n"))
