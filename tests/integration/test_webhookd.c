@@ -10,6 +10,7 @@
 #include "hd_config.h"
 #include "hd_subs.h"
 #include "hd_test.h"
+#include "hd_testevents.h"
 #include "hd_testenv.h"
 #include "hd_util.h"
 
@@ -142,13 +143,8 @@ static void produce_events(int first, int n)
                 char acct[16];
                 snprintf(acct, sizeof(acct), "ACC-%d", i % NACC);
                 snprintf(name, sizeof(name), "svc-%02d", i);
-                herald_event_new("account.service.state_changed", &ev, err, sizeof(err));
-                herald_event_set_string(ev, "account_id", acct, err, sizeof(err));
-                herald_event_set_string(ev, "data.account.name", "Acme", err, sizeof(err));
-                herald_event_set_string(ev, "data.service.id", name, err, sizeof(err));
-                herald_event_set_string(ev, "data.service.name", name, err, sizeof(err));
-                herald_event_set_string(ev, "data.service.from_state", "a", err, sizeof(err));
-                herald_event_set_string(ev, "data.service.to_state", "b", err, sizeof(err));
+                ev = hd_test_service_event(acct, name);
+                HD_CHECK(ev != NULL);
                 ids[i] = hd_strdup(herald_event_id(ev));
                 HD_CHECK(herald_emit(p, ev, NULL, NULL, err, sizeof(err)) == HERALD_OK);
                 herald_event_destroy(ev);
