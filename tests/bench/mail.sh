@@ -3,6 +3,9 @@
 # smtp-sink, against smtp-source sending the very message herald sends (same size,
 # same concurrency, connections kept open) to the same sink, in alternating rounds
 # of the same run. Defaults: 20000 events, 4 connections, 3 rounds each.
+# MAIL_BENCH_PERF=DIR records each herald round with `perf record` into DIR
+# (MAIL_BENCH_PERF_ARGS, default -g); MAIL_BENCH_EMAIL="workers = 4;" adds settings
+# to the email group of herald's config.
 #
 # Set-up here: its own `herald dev`, one e-mail subscription (one recipient rendered
 # from a token), EVENTS service events over 1000 accounts on the ordered topic, produced
@@ -53,4 +56,4 @@ PY
 "$bin/herald" produce --file "$work/events.jsonl" 2>/dev/null
 
 python3 tests/bench/mail_bench.py --bin "$bin" --work "$work" --events "$n" \
-  --concurrency "$conc" --rounds "$rounds"
+  --concurrency "$conc" --rounds "$rounds" ${MAIL_BENCH_PERF:+--perf "$MAIL_BENCH_PERF"}

@@ -54,8 +54,9 @@ def start_sink(port, counter, extra):
     return sink
 
 
-def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
+def cpu_seconds(pid, tid=None):
+    path = "/proc/%d/task/%d/stat" % (pid, tid) if tid else "/proc/%d/stat" % pid
+    with open(path) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
@@ -72,12 +73,12 @@ class Bench:
         with open(path, "w") as f:
             f.write('kafka = { bootstrap_servers = "%s"; };\n'
                     'registry = { urls = [ "%s" ]; };\n'
-                    'email = { group = "%s"; metrics_listen = "127.0.0.1:0";\n'
+                    'email = { group = "%s"; metrics_listen = "127.0.0.1:0"; %s\n'
                     '  profiles = ( { name = "dev"; host = "127.0.0.1"; port = %d; tls = "none";\n'
                     '    from_name = "herald bench"; from_address = "bench@herald.test";\n'
                     '    max_connections = %d; } ); };\n'
                     % (self.env["HERALD_BOOTSTRAP"], self.env["HERALD_REGISTRY_URL"], group,
-                       port, conc))
+                       os.environ.get("MAIL_BENCH_EMAIL", ""), port, conc))
         return path
 
     def start_maild(self, conf, tag):
@@ -156,13 +157,25 @@ class Bench:
         counter = os.path.join(self.a.work, "counter-%s" % tag)
         sink = start_sink(port, counter, ["-M", str(n)])
         maild, out = self.start_maild(self.write_conf("bench-mail-" + tag, port, conc), tag)
+        perf = None
+        if self.a.perf:  # where herald's time goes: perf report -i DIR/herald-TAG.data
+            # attached once it consumes, so that its worker threads are recorded too
+            while maild.poll() is None and "consuming as group" not in open(out).read():
+                time.sleep(0.01)
+            perf = subprocess.Popen(["perf", "record", "-q"] + os.environ.get("MAIL_BENCH_PERF_ARGS", "-g").split() + ["-p", str(maild.pid), "-o",
+                                     os.path.join(self.a.perf, "herald-%s.data" % tag)],
+                                    stdout=subprocess.DEVNULL)
         try:
             secs = self.timed(sink, counter, maild, n)
+            if perf:
+                perf.send_signal(signal.SIGINT)
+                perf.wait()
             cpu = cpu_seconds(maild.pid)
+            loop_cpu = cpu_seconds(maild.pid, maild.pid)  # the main thread runs the loop
             delivered = self.delivered(out)
         finally:
             self.stop(maild)
-        return n - 1, secs, cpu, delivered
+        return n - 1, secs, cpu, loop_cpu, delivered
 
     @staticmethod
     def delivered(out):
@@ -197,6 +210,7 @@ def main():
     ap.add_argument("--concurrency", type=int, default=4)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--timeout", type=int, default=300)
+    ap.add_argument("--perf", help="record each herald round with perf into this directory")
     a = ap.parse_args()
     b = Bench(a)
     n, conc = a.events, a.concurrency
@@ -229,8 +243,9 @@ def main():
         order = ("herald", "source") if r % 2 else ("source", "herald")
         for who in order:
             if who == "herald":
-                m, secs, cpu, dl = b.herald_round("r%d" % r, n, conc)
-                extra = " delivered_metric=%s" % dl
+                m, secs, cpu, loop_cpu, dl = b.herald_round("r%d" % r, n, conc)
+                extra = " loop thread %.0f us/msg, delivered_metric=%s" % (
+                    loop_cpu * 1e6 / (m + 1), dl)
             else:
                 m, secs, cpu = b.source_round("s%d" % r, n, conc, msgfile)
                 extra = ""
