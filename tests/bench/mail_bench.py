@@ -184,7 +184,11 @@ class Bench:
             return "?"
         text = urllib.request.urlopen(m.group(1), timeout=5).read().decode()
         m = re.search(r'herald_deliveries_total\{[^}]*result="delivered"[^}]*\} (\d+)', text)
-        return m.group(1) if m else "?"
+        s = re.search(r"herald_delivery_latency_seconds_sum (\S+)", text)
+        c = re.search(r"herald_delivery_latency_seconds_count (\d+)", text)
+        mean = float(s.group(1)) / int(c.group(1)) * 1e6 if s and c and int(c.group(1)) else 0
+        # the mean attempt (borrowing a connection and the whole SMTP transaction)
+        return "%s, mean attempt %.0f us" % (m.group(1) if m else "?", mean)
 
     def source_round(self, tag, n, conc, msgfile):
         port = free_port()
