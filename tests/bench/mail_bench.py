@@ -162,7 +162,9 @@ class Bench:
             # attached once it consumes, so that its worker threads are recorded too
             while maild.poll() is None and "consuming as group" not in open(out).read():
                 time.sleep(0.01)
-            perf = subprocess.Popen(["perf", "record", "-q"] + os.environ.get("MAIL_BENCH_PERF_ARGS", "-g").split() + ["-p", str(maild.pid), "-o",
+            args = os.environ.get("MAIL_BENCH_PERF_ARGS", "-g").split()
+            perf = subprocess.Popen(["perf", "record", "-q"] + args +
+                                    ["-p", str(maild.pid), "-o",
                                      os.path.join(self.a.perf, "herald-%s.data" % tag)],
                                     stdout=subprocess.DEVNULL)
         try:
@@ -179,6 +181,7 @@ class Bench:
 
     @staticmethod
     def delivered(out):
+        """herald's delivered count and mean attempt time, from its metrics."""
         m = re.search(r"metrics on (http://\S+)", open(out).read())
         if not m:
             return "?"
