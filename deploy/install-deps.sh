@@ -10,7 +10,7 @@ pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libjansson-dev libmicrohttpd-dev openssl curl python3 python3-aiosmtpd python3-avro
       python3-yaml ca-certificates)
 if [ "${1:-}" = "--bench" ]; then
-  pkgs+=(kcat)
+  pkgs+=(kcat postfix)
 fi
 
 missing=()
@@ -23,5 +23,8 @@ echo "install-deps: installing ${missing[*]}" >&2
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive
+# postfix only for its smtp-sink/smtp-source tools: "No configuration" writes no
+# main.cf, so no mail system is set up and nothing listens on port 25.
+echo "postfix postfix/main_mailer_type select No configuration" | $sudo debconf-set-selections
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

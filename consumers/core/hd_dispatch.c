@@ -15,6 +15,8 @@ typedef struct hd_sub_state {
         /* token bucket when rate-limited: up to one second's worth of burst */
         double rate, tokens;
         int64_t refilled_us;
+        struct hd_djob *ready, *ready_tail; /* its jobs free to start but for limits, FIFO */
+        struct hd_sub_state *active_next;   /* in the list of subscriptions with ready jobs */
         struct hd_sub_state *next; /* hash chain */
 } hd_sub_state_t;
 
@@ -29,7 +31,8 @@ struct hd_djob {
         hd_sub_state_t *sub;
         hd_lane_t *lane;
         hd_djob_t *lane_next;      /* next in the lane */
-        hd_djob_t *ready_next;     /* next in the ready list */
+        hd_djob_t *ready_next;     /* next in its subscription's ready list */
+        unsigned long long seq;    /* when it became ready: FIFO across subscriptions */
         int running;
 };
 
@@ -37,7 +40,10 @@ struct hd_dispatch {
         size_t global_limit, running, waiting;
         hd_sub_state_t *subs[HD_DISPATCH_BUCKETS];
         hd_lane_t *lanes[HD_DISPATCH_BUCKETS];
-        hd_djob_t *ready, *ready_tail; /* jobs free to start but for limits, FIFO */
+        /* Subscriptions with ready jobs: picking the next job looks at each one's
+         * oldest, not at every ready job (thousands wait behind a full subscription). */
+        hd_sub_state_t *active;
+        unsigned long long seq;
 };
 
 static size_t hd_hash(const char *s)
@@ -89,8 +95,8 @@ void hd_dispatch_set_rate(hd_dispatch_t *d, const char *sub, double per_second)
         s->refilled_us = hd_mono_us();
 }
 
-/* 1 when the subscription may start one more delivery now (takes a token). */
-static int hd_rate_take(hd_sub_state_t *s, int64_t now_us)
+/* 1 when the subscription may start one more delivery now (a token is there). */
+static int hd_rate_ok(hd_sub_state_t *s, int64_t now_us)
 {
         double cap;
 
@@ -101,10 +107,7 @@ static int hd_rate_take(hd_sub_state_t *s, int64_t now_us)
         if (s->tokens > cap)
                 s->tokens = cap;
         s->refilled_us = now_us;
-        if (s->tokens < 1)
-                return 0;
-        s->tokens -= 1;
-        return 1;
+        return s->tokens >= 1;
 }
 
 static hd_lane_t *hd_lane_get(hd_dispatch_t *d, const char *sub, const char *key)
@@ -140,12 +143,18 @@ static void hd_lane_drop(hd_dispatch_t *d, hd_lane_t *lane)
 
 static void hd_ready_push(hd_dispatch_t *d, hd_djob_t *j)
 {
+        hd_sub_state_t *s = j->sub;
+
+        j->seq = d->seq++;
         j->ready_next = NULL;
-        if (d->ready_tail)
-                d->ready_tail->ready_next = j;
-        else
-                d->ready = j;
-        d->ready_tail = j;
+        if (s->ready_tail) {
+                s->ready_tail->ready_next = j;
+        } else {
+                s->ready = j;
+                s->active_next = d->active;
+                d->active = s;
+        }
+        s->ready_tail = j;
 }
 
 hd_djob_t *hd_dispatch_submit(hd_dispatch_t *d, const char *sub, const char *key, void *ud)
@@ -172,29 +181,36 @@ hd_djob_t *hd_dispatch_submit(hd_dispatch_t *d, const char *sub, const char *key
 
 hd_djob_t *hd_dispatch_next(hd_dispatch_t *d)
 {
-        hd_djob_t **pp = &d->ready, *prev = NULL;
+        hd_sub_state_t **pp, **best = NULL, *s;
         int64_t now = 0;
+        hd_djob_t *j;
 
         if (d->running >= d->global_limit)
                 return NULL;
-        /* First ready job whose subscription has a free slot: a full one is skipped,
-         * not waited on, so it cannot hold up the others. */
-        for (; *pp; prev = *pp, pp = &(*pp)->ready_next) {
-                hd_djob_t *j = *pp;
-                if (j->sub->running >= j->sub->limit)
+        /* The oldest ready job whose subscription has a free slot: a full one is
+         * skipped, not waited on, so it cannot hold up the others. */
+        for (pp = &d->active; (s = *pp); pp = &s->active_next) {
+                if (s->running >= s->limit || (best && s->ready->seq > (*best)->ready->seq))
                         continue;
-                if (j->sub->rate > 0 && !hd_rate_take(j->sub, now ? now : (now = hd_mono_us())))
+                if (s->rate > 0 && !hd_rate_ok(s, now ? now : (now = hd_mono_us())))
                         continue;
-                *pp = j->ready_next;
-                if (d->ready_tail == j)
-                        d->ready_tail = prev;
-                j->running = 1;
-                j->sub->running++;
-                d->running++;
-                d->waiting--;
-                return j;
+                best = pp;
         }
-        return NULL;
+        if (!best)
+                return NULL;
+        s = *best;
+        if (s->rate > 0)
+                s->tokens -= 1;
+        j = s->ready;
+        if (!(s->ready = j->ready_next)) {
+                s->ready_tail = NULL;
+                *best = s->active_next; /* nothing ready left: out of the active list */
+        }
+        j->running = 1;
+        s->running++;
+        d->running++;
+        d->waiting--;
+        return j;
 }
 
 void *hd_djob_data(const hd_djob_t *j)
@@ -233,6 +249,13 @@ void hd_dispatch_destroy(hd_dispatch_t *d)
 {
         if (!d)
                 return;
+        for (hd_sub_state_t *s = d->active; s; s = s->active_next)
+                for (hd_djob_t *j = s->ready; j;) { /* unordered jobs not yet started */
+                        hd_djob_t *next = j->ready_next;
+                        if (!j->lane)
+                                free(j);
+                        j = next;
+                }
         for (size_t i = 0; i < HD_DISPATCH_BUCKETS; i++) {
                 while (d->lanes[i]) {
                         hd_lane_t *l = d->lanes[i];
@@ -251,12 +274,6 @@ void hd_dispatch_destroy(hd_dispatch_t *d)
                         free(s->name);
                         free(s);
                 }
-        }
-        for (hd_djob_t *j = d->ready; j;) { /* unordered jobs not yet started */
-                hd_djob_t *next = j->ready_next;
-                if (!j->lane)
-                        free(j);
-                j = next;
         }
         free(d);
 }

@@ -9,3 +9,5 @@ echo "== serde: herald encode+decode vs plain avro-c generic (same records, same
 build/bin/bench_serde deploy/dev/sample-events.jsonl "${SERDE_ITERATIONS:-300000}"
 echo "== produce: C API and herald produce vs kcat on the same encoded events (same run)"
 tests/bench/produce.sh "${PRODUCE_EVENTS:-100000}" "${PRODUCE_ROUNDS:-5}"
+echo "== mail: herald-maild vs smtp-source, same message, same concurrency, same smtp-sink (same run)"
+tests/bench/mail.sh "${MAIL_EVENTS:-20000}" "${MAIL_CONCURRENCY:-4}" "${MAIL_ROUNDS:-3}"
