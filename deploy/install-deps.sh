@@ -9,7 +9,7 @@ pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
       librdkafka-dev libcurl4-openssl-dev libssl-dev libavro-dev libconfig-dev
       libjansson-dev libmicrohttpd-dev openssl curl python3 ca-certificates)
 if [ "${1:-}" = "--bench" ]; then
-  pkgs+=(kcat)
+  pkgs+=(kcat nginx wrk)
 fi
 
 missing=()

@@ -53,6 +53,9 @@ static int hd_rt_clients(hd_rt_t *w, char *errstr, size_t errstr_size)
                 return hd_seterr(errstr, errstr_size, "kafka consumer: %s", err);
         }
         rd_kafka_poll_set_consumer(w->consumer);
+        pthread_mutex_lock(&w->lock);
+        w->wakeq = rd_kafka_queue_get_consumer(w->consumer);
+        pthread_mutex_unlock(&w->lock);
         topics = rd_kafka_topic_partition_list_new(2);
         rd_kafka_topic_partition_list_add(topics, w->cfg->topics.ordered, RD_KAFKA_PARTITION_UA);
         rd_kafka_topic_partition_list_add(topics, w->cfg->topics.unordered, RD_KAFKA_PARTITION_UA);
@@ -137,7 +140,14 @@ void hd_rt_destroy(hd_rt_t *w)
         if (!w)
                 return;
         if (w->consumer) {
+                rd_kafka_queue_t *q;
                 rd_kafka_consumer_close(w->consumer); /* revokes: finish, commit, leave */
+                pthread_mutex_lock(&w->lock);
+                q = w->wakeq;
+                w->wakeq = NULL;
+                pthread_mutex_unlock(&w->lock);
+                if (q)
+                        rd_kafka_queue_destroy(q);
                 rd_kafka_destroy(w->consumer);
         }
         if (w->nthreads)

@@ -84,6 +84,10 @@ struct hd_rt {
         pthread_cond_t cond;
         hd_job_t *todo, *todo_tail, *done;
         int stop_workers;
+        /* The consumer's queue: a worker with the first finished attempt yields it so
+         * the loop's poll returns at once instead of at its timeout (NULL once the
+         * consumer is gone; guarded by lock). */
+        rd_kafka_queue_t *wakeq;
         /* counters for logs */
         long delivered, dead, retried, disabled;
         hd_rt_metrics_t metrics;

@@ -42,6 +42,9 @@ static void *hd_rt_worker(void *arg)
                 job->seconds = (double)(hd_mono_us() - t0) / 1e6;
                 pthread_mutex_lock(&w->lock);
                 job->next = w->done;
+                /* The loop drains every result at once: only the first needs to wake it. */
+                if (!w->done && w->wakeq)
+                        rd_kafka_queue_yield(w->wakeq);
                 w->done = job;
                 pthread_mutex_unlock(&w->lock);
         }
