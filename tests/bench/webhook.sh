@@ -95,7 +95,7 @@ error_log $work/nginx/error.log warn;
 pid $work/nginx/nginx.pid;
 events { worker_connections 1024; }
 http {
-  log_format bench '\$msec \$status \$http_user_agent \$content_length';
+  log_format bench '\$msec \$status \$http_user_agent \$content_length \$connection \$connection_requests';
   access_log off;
   keepalive_requests 10000000;
   keepalive_timeout 300s;
@@ -130,7 +130,9 @@ throughput() {
   sub_create 1000
   produce "$n" 1000
   whd_start
+  [ -n "${PERF_OUT:-}" ] && { perf record -F 999 --call-graph dwarf,16384 -p "$whd_pid" -o "$PERF_OUT" 2>/dev/null & perf_pid=$!; }
   wait_for 300 nginx_count_at_least "$n" || echo "throughput: not all delivered" >&2
+  [ -n "${PERF_OUT:-}" ] && { kill -INT $perf_pid; wait $perf_pid || true; }
   stop whd_pid
   sleep 0.2 # the access log is flushed every 100 ms
   st=$($tool nginx "$work/nginx/access.log" herald-webhookd)
@@ -164,7 +166,7 @@ ordered_row() { # KEYS|unordered
   dev_start
   rm -f "$work/rx.jsonl"
   "$bin/herald" listen --listen 127.0.0.1:0 --cert "$HERALD_DEV_CERT" --key "$HERALD_DEV_KEY" \
-    --secret "$secret" --out "$work/rx.jsonl" --delay-ms 0-5 >"$work/rx.out" 2>"$work/rx.err" &
+    --secret "$secret" --out "$work/rx.jsonl" --delay-ms "${ORDERED_DELAY:-0-5}" >"$work/rx.out" 2>"$work/rx.err" &
   rx_pid=$!
   wait_for 10 has_line "$work/rx.out" "listening on" || { cat "$work/rx.err" >&2; exit 1; }
   port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/rx.out" | head -1)
@@ -173,6 +175,8 @@ ordered_row() { # KEYS|unordered
   produce "$n" "$keys"
   whd_start
   wait_for 600 listen_count_at_least "$n" || echo "ordered: not all delivered" >&2
+  [ -n "${DEBUG_METRICS:-}" ] && curl -s "$(sed -n 's/.*metrics on \(http[^ ]*\).*/\1/p' "$work/whd.out")" | grep -E "latency_seconds_(sum|count)|deliveries_total" >&2
+  [ -n "${DEBUG_METRICS:-}" ] && echo "cpu_ticks=$(awk '{print $14+$15}' /proc/$whd_pid/stat)" >&2
   st=$($tool listen "$work/rx.jsonl")
   el=$(echo "$st" | field elapsed_s)
   ideal=$(python3 -c "print('%.3f' % ($n * 0.0025 / min($keys, 100)))")
@@ -185,7 +189,7 @@ ordered() {
   for k in ${ORDERED_KEYS:-1 10 100 10000 unordered}; do ordered_row "$k"; done
 }
 
-rss() { sed -n "s/^$2: *\([0-9]*\) kB/\1/p" "/proc/$1/status"; }
+rss() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
 memory() {
   local n=${MEMORY_EVENTS:-100000} port t0 hwm_down st paused
@@ -203,7 +207,8 @@ memory() {
   wait_for 30 paused_all || echo "memory: not all partitions paused" >&2
   sleep 5 # let retries cycle while the endpoint stays down
   hwm_down=$(rss "$whd_pid" VmHWM)
-  echo "memory: endpoint down: events=$n rss_kib=$(rss "$whd_pid" VmRSS) peak_rss_kib=$hwm_down"
+  echo "memory: endpoint down: events=$n rss_kib=$(rss "$whd_pid" VmRSS) peak_rss_kib=$hwm_down" \
+       "$(curl -s "$metrics" | sed -n 's/^herald_\(delivery_retries_total\|partitions_paused\|deliveries_in_flight\) \([0-9]*\)$/\1=\2/p' | tr '\n' ' ')"
   t0=$(date +%s.%N)
   nginx_start "$port"
   wait_for 600 nginx_count_at_least "$n" || echo "memory: not all delivered" >&2

@@ -29,23 +29,25 @@ def events(n, keys):
 
 
 def nginx_lines(path, ua):
-    # log_format bench '$msec $status $http_user_agent $content_length'
+    # log_format bench '$msec $status $http_user_agent $content_length $connection ...'
     for line in open(path):
         f = line.split()
-        if len(f) >= 3 and f[2] == ua and f[1] == "204":
-            yield float(f[0]), int(f[3]) if len(f) > 3 and f[3].isdigit() else 0
+        if len(f) >= 5 and f[2] == ua and f[1] == "204":
+            yield float(f[0]), int(f[3]) if f[3].isdigit() else 0, f[4]
 
 
 def nginx(path, ua):
-    ts = [t for t, _ in nginx_lines(path, ua)]
-    sizes = [s for _, s in nginx_lines(path, ua)]
+    lines = list(nginx_lines(path, ua))
+    ts = [t for t, _, _ in lines]
+    sizes = [s for _, s, _ in lines]
+    conns = len({c for _, _, c in lines})
     if len(ts) < 2:
         print("count=%d" % len(ts))
         return
     first, last = min(ts), max(ts)
     rate = (len(ts) - 1) / (last - first) if last > first else 0
-    print("count=%d first=%.3f last=%.3f elapsed_s=%.3f rate=%.0f body_bytes=%d"
-          % (len(ts), first, last, last - first, rate, max(sizes)))
+    print("count=%d first=%.3f last=%.3f elapsed_s=%.3f rate=%.0f body_bytes=%d tls_connections=%d"
+          % (len(ts), first, last, last - first, rate, max(sizes), conns))
 
 
 def listen_lines(path):
