@@ -170,7 +170,7 @@ void hd_rt_destroy(hd_rt_t *w)
                         rd_kafka_queue_destroy(q);
                 rd_kafka_destroy(w->consumer);
         }
-        if (w->nthreads)
+        if (w->slots)
                 hd_rt_workers_stop(w);
         hd_rt_drain_results(w);
         if (w->producer) {

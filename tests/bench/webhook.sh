@@ -170,7 +170,7 @@ ordered_row() { # KEYS|unordered
   rx_pid=$!
   wait_for 10 has_line "$work/rx.out" "listening on" || { cat "$work/rx.err" >&2; exit 1; }
   port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/rx.out" | head -1)
-  whd_conf 100 100 "0s,1s,1s" "$port" "$extra"
+  whd_conf "${ORDERED_WORKERS:-100}" 100 "0s,1s,1s" "$port" "$extra"
   sub_create 100
   produce "$n" "$keys"
   whd_start
