@@ -161,13 +161,15 @@ void hd_rt_destroy(hd_rt_t *w)
                 return;
         if (w->consumer) {
                 rd_kafka_queue_t *q;
-                rd_kafka_consumer_close(w->consumer); /* revokes: finish, commit, leave */
+                /* No more wake-ups first: the close forwards the consumer queue to its
+                 * own and waits on it, and a yield would end that wait early. */
                 pthread_mutex_lock(&w->lock);
                 q = w->wakeq;
                 w->wakeq = NULL;
                 pthread_mutex_unlock(&w->lock);
                 if (q)
                         rd_kafka_queue_destroy(q);
+                rd_kafka_consumer_close(w->consumer); /* revokes: finish, commit, leave */
                 rd_kafka_destroy(w->consumer);
         }
         if (w->slots)

@@ -9,3 +9,5 @@ echo "== serde: herald encode+decode vs plain avro-c generic (same records, same
 build/bin/bench_serde deploy/dev/sample-events.jsonl "${SERDE_ITERATIONS:-300000}"
 echo "== produce: C API and herald produce vs kcat on the same encoded events (same run)"
 tests/bench/produce.sh "${PRODUCE_EVENTS:-100000}"
+echo "== webhook: herald-webhookd throughput vs wrk, ordered concurrency, memory behind a down endpoint"
+tests/bench/webhook.sh all
