@@ -56,10 +56,12 @@ static int hd_rt_clients(hd_rt_t *w, char *errstr, size_t errstr_size)
             hd_kafka_conf_set(cc, "enable.auto.commit", "false", errstr, errstr_size) ||
             hd_kafka_conf_set(cc, "enable.auto.offset.store", "false", errstr, errstr_size) ||
             hd_kafka_conf_set(cc, "auto.offset.reset", "earliest", errstr, errstr_size) ||
-            /* Prefetch about one window per partition, not librdkafka's 100,000
+            /* Prefetch a few windows per partition, not librdkafka's 100,000
              * messages / 64 MiB: records queued beyond the window are memory the
-             * window exists to bound (pausing drops them, to be fetched again). */
-            hd_rt_kafka_default(cc, w->cfg, "queued.min.messages", 2L * w->rc.window, errstr,
+             * window exists to bound (pausing drops them, to be fetched again).
+             * Measured (tests/bench/README.md): 1 window per partition starves the
+             * workers (2.0.2 fetches again only after a pause), 5 does not. */
+            hd_rt_kafka_default(cc, w->cfg, "queued.min.messages", 5L * w->rc.window, errstr,
                                 errstr_size) ||
             hd_rt_kafka_default(cc, w->cfg, "queued.max.messages.kbytes", 16384, errstr,
                                 errstr_size)) {

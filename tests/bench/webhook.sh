@@ -59,7 +59,7 @@ dev_start() { # [CONFIG]
 # Webhookd config: WORKERS MAX_IN_FLIGHT RETRY_SCHEDULE PORT [EXTRA]
 whd_conf() {
   cat >"$work/whd.conf" <<EOF
-kafka = { bootstrap_servers = "$HERALD_BOOTSTRAP"; };
+kafka = { bootstrap_servers = "$HERALD_BOOTSTRAP"; ${WHD_KAFKA_EXTRA:-} };
 registry = { urls = [ "$HERALD_REGISTRY_URL" ]; };
 log = { level = "warn"; };
 webhook = { group = "bench"; workers = $1; max_in_flight = $2; retry_schedule = "$3";
@@ -133,6 +133,8 @@ throughput() {
   [ -n "${PERF_OUT:-}" ] && { perf record -F 999 --call-graph dwarf,16384 -p "$whd_pid" -o "$PERF_OUT" 2>/dev/null & perf_pid=$!; }
   wait_for 300 nginx_count_at_least "$n" || echo "throughput: not all delivered" >&2
   [ -n "${PERF_OUT:-}" ] && { kill -INT $perf_pid; wait $perf_pid || true; }
+  [ -n "${DEBUG_METRICS:-}" ] && curl -s "$(sed -n 's/.*metrics on \(http[^ ]*\).*/\1/p' "$work/whd.out")" | grep -E "latency_seconds_(sum|count)|deliveries_total" >&2
+  [ -n "${DEBUG_METRICS:-}" ] && echo "cpu_ticks=$(awk '{print $14+$15}' /proc/$whd_pid/stat)" >&2
   stop whd_pid
   sleep 0.2 # the access log is flushed every 100 ms
   st=$($tool nginx "$work/nginx/access.log" herald-webhookd)
