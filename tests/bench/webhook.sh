@@ -12,7 +12,9 @@
 #   memory      peak RSS while 100,000 events queue behind an endpoint that is down
 #               (<= 128 MiB), then everything delivered once it is back
 # Environment: WEBHOOK_EVENTS (throughput, 30000), WEBHOOK_CONNS (8), WRK_SECONDS (10),
-# ORDERED_EVENTS (10000), ORDERED_KEYS ("1 10 100 10000 unordered"), MEMORY_EVENTS (100000).
+# ORDERED_EVENTS (10000), ORDERED_KEYS ("1 10 100 10000 unordered"), ORDERED_DELAY (0-5),
+# ORDERED_WORKERS (100), MEMORY_EVENTS (100000); HERALD_WEBHOOKD (another daemon binary,
+# for before/after), WHD_KAFKA_EXTRA (kafka settings), DEBUG_METRICS=1, PERF_OUT=FILE.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=${HERALD_BIN:-$PWD/build/bin}
@@ -81,7 +83,7 @@ produce() { # EVENTS KEYS
 }
 
 whd_start() {
-  "$bin/herald-webhookd" --config "$work/whd.conf" >"$work/whd.out" 2>"$work/whd.err" &
+  "${HERALD_WEBHOOKD:-$bin/herald-webhookd}" --config "$work/whd.conf" >"$work/whd.out" 2>"$work/whd.err" &
   whd_pid=$!
   wait_for 60 has_line "$work/whd.out" "consuming as group" || { cat "$work/whd.err" >&2; exit 1; }
 }
