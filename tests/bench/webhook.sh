@@ -90,6 +90,7 @@ whd_start() {
 
 nginx_start() { # PORT
   mkdir -p "$work/nginx"
+  rm -f "$work/nginx/access.log"
   cat >"$work/nginx/nginx.conf" <<EOF
 daemon off;
 worker_processes 1;
