@@ -56,13 +56,10 @@ static int hd_rt_clients(hd_rt_t *w, char *errstr, size_t errstr_size)
             hd_kafka_conf_set(cc, "enable.auto.commit", "false", errstr, errstr_size) ||
             hd_kafka_conf_set(cc, "enable.auto.offset.store", "false", errstr, errstr_size) ||
             hd_kafka_conf_set(cc, "auto.offset.reset", "earliest", errstr, errstr_size) ||
-            /* Prefetch a few windows per partition, not librdkafka's 100,000
-             * messages / 64 MiB: records queued beyond the window are memory the
-             * window exists to bound (pausing drops them, to be fetched again).
-             * Measured (tests/bench/README.md): with 1-2 windows per partition the
-             * workers starved (-45 % deliveries/s), with 5 the cost is ~15 %. */
-            hd_rt_kafka_default(cc, w->cfg, "queued.min.messages", 5L * w->rc.window, errstr,
-                                errstr_size) ||
+            /* Prefetch at most 16 MiB, not librdkafka's 64 MiB: records queued
+             * beyond the window are memory the window exists to bound. (A per-
+             * partition queued.min.messages near the window starved the workers:
+             * half the deliveries/s, tests/bench/README.md.) */
             hd_rt_kafka_default(cc, w->cfg, "queued.max.messages.kbytes", 16384, errstr,
                                 errstr_size)) {
                 rd_kafka_conf_destroy(cc);

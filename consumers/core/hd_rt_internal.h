@@ -42,7 +42,7 @@ typedef struct hd_rec {
         char *key;                 /* NULL: none */
         void *raw;                 /* the original value, for the DLQ */
         size_t rawlen;
-        json_t *event;             /* NULL when it could not be decoded */
+        json_t *event;             /* decoded; NULL once fanned out, or undecodable */
 } hd_rec_t;
 
 /* One worker thread; idle ones wait on their own condition, most recent on top. */
