@@ -10,7 +10,7 @@ pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libjansson-dev libmicrohttpd-dev openssl curl python3 python3-aiosmtpd python3-avro
       python3-yaml ca-certificates)
 if [ "${1:-}" = "--bench" ]; then
-  pkgs+=(kcat postfix)
+  pkgs+=(kcat nginx wrk postfix)
 fi
 
 missing=()

@@ -17,6 +17,19 @@ static void hd_rt_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         hd_rt_dlq_report(opaque, m);
 }
 
+/* Sets a consumer property unless the operator configured it (kafka.*). */
+static int hd_rt_kafka_default(rd_kafka_conf_t *c, const hd_config_t *cfg, const char *name,
+                               long value, char *errstr, size_t errstr_size)
+{
+        char v[32];
+
+        for (size_t i = 0; i < cfg->nkafka; i++)
+                if (!strcmp(cfg->kafka[i].name, name))
+                        return 0;
+        snprintf(v, sizeof(v), "%ld", value);
+        return hd_kafka_conf_set(c, name, v, errstr, errstr_size);
+}
+
 static int hd_rt_clients(hd_rt_t *w, char *errstr, size_t errstr_size)
 {
         rd_kafka_conf_t *pc = hd_kafka_conf_new(w->cfg, errstr, errstr_size), *cc;
@@ -42,7 +55,13 @@ static int hd_rt_clients(hd_rt_t *w, char *errstr, size_t errstr_size)
         if (hd_kafka_conf_set(cc, "group.id", w->rc.group, errstr, errstr_size) ||
             hd_kafka_conf_set(cc, "enable.auto.commit", "false", errstr, errstr_size) ||
             hd_kafka_conf_set(cc, "enable.auto.offset.store", "false", errstr, errstr_size) ||
-            hd_kafka_conf_set(cc, "auto.offset.reset", "earliest", errstr, errstr_size)) {
+            hd_kafka_conf_set(cc, "auto.offset.reset", "earliest", errstr, errstr_size) ||
+            /* Prefetch at most 16 MiB, not librdkafka's 64 MiB: records queued
+             * beyond the window are memory the window exists to bound. (A per-
+             * partition queued.min.messages near the window starved the workers:
+             * half the deliveries/s, tests/bench/README.md.) */
+            hd_rt_kafka_default(cc, w->cfg, "queued.max.messages.kbytes", 16384, errstr,
+                                errstr_size)) {
                 rd_kafka_conf_destroy(cc);
                 return -1;
         }
@@ -159,7 +178,7 @@ void hd_rt_destroy(hd_rt_t *w)
                 rd_kafka_consumer_close(w->consumer); /* revokes: finish, commit, leave */
                 rd_kafka_destroy(w->consumer);
         }
-        if (w->nthreads)
+        if (w->slots)
                 hd_rt_workers_stop(w);
         hd_rt_drain_results(w);
         if (w->producer) {

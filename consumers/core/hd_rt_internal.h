@@ -42,8 +42,17 @@ typedef struct hd_rec {
         char *key;                 /* NULL: none */
         void *raw;                 /* the original value, for the DLQ */
         size_t rawlen;
-        json_t *event;             /* NULL when it could not be decoded */
+        json_t *event;             /* decoded; NULL once fanned out, or undecodable */
 } hd_rec_t;
+
+/* One worker thread; idle ones wait on their own condition, most recent on top. */
+typedef struct hd_rt_wslot {
+        struct hd_rt *rt;
+        pthread_t thread;
+        pthread_cond_t cond;
+        int idle;                  /* on the idle stack (guarded by the runtime's lock) */
+        struct hd_rt_wslot *next_idle;
+} hd_rt_wslot_t;
 
 typedef struct hd_job {
         hd_rec_t *rec;
@@ -78,10 +87,10 @@ struct hd_rt {
         unsigned seed;
         volatile int stopping;
         /* worker pool */
-        pthread_t *threads;
+        hd_rt_wslot_t *slots;
         int nthreads;
         pthread_mutex_t lock;
-        pthread_cond_t cond;
+        hd_rt_wslot_t *idle;       /* idle workers, the last to finish on top */
         hd_job_t *todo, *todo_tail, *done;
         int stop_workers;
         /* The consumer's queue: a worker with the first finished attempt yields it so

@@ -60,9 +60,12 @@ static void hd_rt_fan_out(hd_rt_t *w, hd_rec_t *rec)
                         snprintf(job->res.error, sizeof(job->res.error), "%s", err);
         }
         json_decref(all);
+        /* Every delivery is prepared: the decoded event (the bulk of a waiting
+         * record's memory) is not needed again; the DLQ takes the raw value. */
+        json_decref(rec->event);
+        rec->event = NULL;
         if (--rec->pending == 0) { /* nobody subscribed: final at once */
                 hd_tracker_done(rec->part->tracker, rec->offset);
-                json_decref(rec->event);
                 free(rec->key), free(rec->raw), free(rec);
         }
 }

@@ -11,9 +11,22 @@
 #include <string.h>
 #include <time.h>
 
+/* Leaves the idle stack (a worker that found work without being popped). */
+static void hd_rt_unidle(hd_rt_t *w, hd_rt_wslot_t *me)
+{
+        hd_rt_wslot_t **pp = &w->idle;
+
+        while (*pp && *pp != me)
+                pp = &(*pp)->next_idle;
+        if (*pp)
+                *pp = me->next_idle;
+        me->idle = 0;
+}
+
 static void *hd_rt_worker(void *arg)
 {
-        hd_rt_t *w = arg;
+        hd_rt_wslot_t *me = arg;
+        hd_rt_t *w = me->rt;
         void *state = NULL; /* the channel's per-worker state: its open connections */
 
         for (;;) {
@@ -21,8 +34,16 @@ static void *hd_rt_worker(void *arg)
                 int64_t t0;
 
                 pthread_mutex_lock(&w->lock);
-                while (!w->todo && !w->stop_workers)
-                        pthread_cond_wait(&w->cond, &w->lock);
+                while (!w->todo && !w->stop_workers) {
+                        if (!me->idle) {
+                                me->idle = 1;
+                                me->next_idle = w->idle;
+                                w->idle = me;
+                        }
+                        pthread_cond_wait(&me->cond, &w->lock);
+                }
+                if (me->idle)
+                        hd_rt_unidle(w, me);
                 if (!w->todo) {
                         pthread_mutex_unlock(&w->lock);
                         if (w->ch->worker_end)
@@ -53,14 +74,17 @@ static void *hd_rt_worker(void *arg)
 int hd_rt_workers_start(hd_rt_t *w, char *errstr, size_t errstr_size)
 {
         pthread_mutex_init(&w->lock, NULL);
-        pthread_cond_init(&w->cond, NULL);
-        w->nthreads = w->rc.workers;
-        w->threads = hd_calloc((size_t)w->nthreads, sizeof(pthread_t));
-        for (int i = 0; i < w->nthreads; i++)
-                if (pthread_create(&w->threads[i], NULL, hd_rt_worker, w)) {
-                        w->nthreads = i;
+        w->slots = hd_calloc((size_t)w->rc.workers, sizeof(*w->slots));
+        for (int i = 0; i < w->rc.workers; i++) {
+                hd_rt_wslot_t *s = &w->slots[i];
+                s->rt = w;
+                pthread_cond_init(&s->cond, NULL);
+                if (pthread_create(&s->thread, NULL, hd_rt_worker, s)) {
+                        pthread_cond_destroy(&s->cond);
                         return hd_seterr(errstr, errstr_size, "cannot start worker threads");
                 }
+                w->nthreads = i + 1;
+        }
         return 0;
 }
 
@@ -68,17 +92,24 @@ void hd_rt_workers_stop(hd_rt_t *w)
 {
         pthread_mutex_lock(&w->lock);
         w->stop_workers = 1;
-        pthread_cond_broadcast(&w->cond);
-        pthread_mutex_unlock(&w->lock);
         for (int i = 0; i < w->nthreads; i++)
-                pthread_join(w->threads[i], NULL);
-        free(w->threads);
-        w->threads = NULL;
+                pthread_cond_signal(&w->slots[i].cond);
+        pthread_mutex_unlock(&w->lock);
+        for (int i = 0; i < w->nthreads; i++) {
+                pthread_join(w->slots[i].thread, NULL);
+                pthread_cond_destroy(&w->slots[i].cond);
+        }
+        free(w->slots);
+        w->slots = NULL;
         w->nthreads = 0;
 }
 
+/* The job goes to the worker that went idle last: its connection and caches are the
+ * warmest (a condition shared by all would wake the one idle longest). */
 void hd_rt_submit_attempt(hd_rt_t *w, hd_job_t *job)
 {
+        hd_rt_wslot_t *s;
+
         job->attempt++;
         job->next = NULL;
         pthread_mutex_lock(&w->lock);
@@ -87,7 +118,11 @@ void hd_rt_submit_attempt(hd_rt_t *w, hd_job_t *job)
         else
                 w->todo = job;
         w->todo_tail = job;
-        pthread_cond_signal(&w->cond);
+        if ((s = w->idle)) {
+                w->idle = s->next_idle;
+                s->idle = 0;
+                pthread_cond_signal(&s->cond);
+        }
         pthread_mutex_unlock(&w->lock);
 }
 

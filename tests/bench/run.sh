@@ -11,3 +11,5 @@ echo "== produce: C API and herald produce vs kcat on the same encoded events (s
 tests/bench/produce.sh "${PRODUCE_EVENTS:-100000}" "${PRODUCE_ROUNDS:-5}"
 echo "== mail: herald-maild vs smtp-source, same message, same concurrency, same smtp-sink (same run)"
 tests/bench/mail.sh "${MAIL_EVENTS:-20000}" "${MAIL_CONCURRENCY:-4}" "${MAIL_ROUNDS:-3}"
+echo "== webhook: herald-webhookd throughput vs wrk, ordered concurrency, memory behind a down endpoint"
+tests/bench/webhook.sh all
