@@ -32,7 +32,10 @@ typedef struct hd_anode {
         size_t n;               /* fields, branches, symbols, or the fixed size */
         struct hd_anode **kids; /* field types, branches, or [items/values] */
         char **names;           /* field names or enum symbols */
+        size_t *lens;           /* their lengths (for text keys, which are not C strings) */
         char *fullname;         /* named types */
+        size_t fullname_len;
+        size_t nrecords;        /* unions: how many branches are records */
 } hd_anode_t;
 
 typedef struct hd_anodes hd_anodes_t;

@@ -32,6 +32,12 @@ herald_err_t herald_event_new(const char *type, herald_event_t **out, char *errs
 herald_err_t herald_event_from_json(const char *text, herald_event_t **out, char *errstr,
                                     size_t errstr_size)
 {
+        return herald_event_parse(text, 1, out, errstr, errstr_size);
+}
+
+herald_err_t herald_event_parse(const char *text, int keep_text, herald_event_t **out,
+                                char *errstr, size_t errstr_size)
+{
         json_error_t jerr;
         json_t *j;
 
@@ -49,7 +55,21 @@ herald_err_t herald_event_from_json(const char *text, herald_event_t **out, char
         *out = hd_calloc(1, sizeof(**out));
         (*out)->json = j;
         herald_event_fill_defaults(*out);
+        if (keep_text && ((*out)->text = herald_event_text(text))) {
+                hd_env_defaults_t *d = &(*out)->defs;
+                d->id = json_string_value(json_object_get(j, "id"));
+                d->source = json_string_value(json_object_get(j, "source"));
+                d->action = json_string_value(json_object_get(j, "action"));
+                d->entity = json_string_value(json_object_get(j, "entity"));
+                d->occurred_at = json_integer_value(json_object_get(j, "occurred_at"));
+        }
         return HERALD_OK;
+}
+
+void herald_event_forget_text(herald_event_t *ev)
+{
+        free(ev->text);
+        ev->text = NULL;
 }
 
 void herald_event_destroy(herald_event_t *ev)
@@ -57,6 +77,7 @@ void herald_event_destroy(herald_event_t *ev)
         if (!ev)
                 return;
         json_decref(ev->json);
+        free(ev->text);
         free(ev);
 }
 
@@ -114,6 +135,7 @@ static herald_err_t herald_event_set(herald_event_t *ev, const char *path, json_
                 json_decref(v);
                 return herald_fail(HERALD_ERR_ARG, errstr, errstr_size, "event and path are required");
         }
+        herald_event_forget_text(ev);
         if (!(parent = herald_event_parent(ev, path, &leaf, errstr, errstr_size))) {
                 json_decref(v);
                 return HERALD_ERR_INVALID;

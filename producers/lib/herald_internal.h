@@ -6,6 +6,7 @@
 #define HERALD_INTERNAL_H
 
 #include "herald/herald.h"
+#include "hd_avro_text.h"
 #include "hd_catalogue.h"
 #include "hd_config.h"
 #include "hd_registry.h"
@@ -18,6 +19,11 @@
 
 struct herald_event {
         json_t *json; /* the JSON event the serde validates and encodes */
+        /* From herald_event_from_json, while no setter changed the event: the text,
+         * encoded straight to Avro by herald_emit (hd_avro_text.h), and the
+         * envelope defaults the tree got (pointing into it). NULL: the tree. */
+        char *text;
+        hd_env_defaults_t defs;
 };
 
 struct herald_producer {
@@ -29,6 +35,7 @@ struct herald_producer {
         rd_kafka_topic_t *rkt_ordered, *rkt_unordered; /* held: see herald_kafka_new */
         int32_t id_ordered, id_unordered;
         atomic_uint emits; /* paces the delivery-report polls herald_emit does */
+        hd_jtoks_t toks;   /* the text fast path's tokens, under serde_lock */
 };
 
 /* A validated, encoded event not yet sent: frame, then key, then id (NUL-ended). */
@@ -44,6 +51,16 @@ herald_err_t herald_fail(herald_err_t err, char *errstr, size_t errstr_size,
 /* The JSON event in text as json_loads(text, JSON_REJECT_DUPLICATES) reads it, when
  * it is an object of the common shape; NULL: ask json_loads (see herald_json.c). */
 json_t *herald_json_parse(const char *text);
+
+/* herald_event_from_json; keep_text 0: the event is encoded from its tree only. */
+herald_err_t herald_event_parse(const char *text, int keep_text, herald_event_t **out,
+                                char *errstr, size_t errstr_size);
+
+/* The tree is about to change: the text no longer says what the event is. */
+void herald_event_forget_text(herald_event_t *ev);
+
+/* A copy of text when the fast path can read it (hd_jtoks_parse), else NULL. */
+char *herald_event_text(const char *text);
 
 /* Sets id, occurred_at, source and the type's action/entity when absent. */
 void herald_event_fill_defaults(herald_event_t *ev);
