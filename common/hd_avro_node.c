@@ -95,10 +95,12 @@ static hd_anode_t *hd_an_complex(hd_acomp_t *C, const json_t *s, const char *t,
                 n->kids = hd_calloc(n->n, sizeof(*n->kids));
                 n->names = hd_calloc(n->n, sizeof(*n->names));
                 n->lens = hd_calloc(n->n, sizeof(*n->lens));
+                n->sigs = hd_calloc(n->n, sizeof(*n->sigs));
                 json_array_foreach(list, i, f) {
                         const char *fname = json_string_value(json_object_get(f, "name"));
                         n->names[i] = hd_strdup(fname ? fname : "");
                         n->lens[i] = strlen(n->names[i]);
+                        n->sigs[i] = hd_name_sig(n->names[i], n->lens[i]);
                         if (!(n->kids[i] = hd_an_compile(C, json_object_get(f, "type"), inner,
                                                          depth + 1)))
                                 return NULL;
@@ -112,9 +114,11 @@ static hd_anode_t *hd_an_complex(hd_acomp_t *C, const json_t *s, const char *t,
                 n->n = json_array_size(list);
                 n->names = hd_calloc(n->n, sizeof(*n->names));
                 n->lens = hd_calloc(n->n, sizeof(*n->lens));
+                n->sigs = hd_calloc(n->n, sizeof(*n->sigs));
                 json_array_foreach(list, i, f) {
                         n->names[i] = hd_strdup(json_string_value(f) ? json_string_value(f) : "");
                         n->lens[i] = strlen(n->names[i]);
+                        n->sigs[i] = hd_name_sig(n->names[i], n->lens[i]);
                 }
                 return n;
         }
@@ -205,6 +209,7 @@ void hd_anodes_free(hd_anodes_t *a)
                         free(n->names[k]);
                 free(n->names);
                 free(n->lens);
+                free(n->sigs);
                 free(n->kids);
                 free(n->fullname);
                 free(n);

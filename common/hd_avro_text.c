@@ -27,7 +27,7 @@ static inline size_t hd_jt_new(hd_jtoks_t *T, hd_jtkind_t kind)
         }
         t = &T->v[T->n];
         t->kind = (uint8_t)kind;
-        t->len = 0;
+        t->len = t->sig = 0;
         t->s = NULL;
         t->i = 0;
         t->next = (uint32_t)(T->n + 1);
@@ -41,8 +41,10 @@ void hd_jtoks_free(hd_jtoks_t *T)
         T->n = T->cap = 0;
 }
 
-static void hd_jp_ws(hd_jp_t *P)
+static inline void hd_jp_ws(hd_jp_t *P)
 {
+        if (*P->p > ' ')
+                return; /* the usual case: compact JSON */
         while (*P->p == ' ' || *P->p == '\n' || *P->p == '\t' || *P->p == '\r')
                 P->p++;
 }
@@ -117,6 +119,7 @@ static long hd_jp_string(hd_jp_t *P, int key)
         t = hd_jt_new(P->T, HD_JT_STR);
         P->T->v[t].s = (const char *)start;
         P->T->v[t].len = (uint32_t)(q - start);
+        P->T->v[t].sig = hd_name_sig((const char *)start, (size_t)(q - start));
         P->p = q + 1;
         return (long)t;
 }
@@ -219,10 +222,11 @@ int hd_jtoks_parse(hd_jtoks_t *T, const char *text)
 {
         hd_jp_t P = {T, (const unsigned char *)text, (const unsigned char *)text + strlen(text)};
 
-        T->n = 0;
+        T->n = T->ntext = 0;
         hd_jp_ws(&P);
         if (*P.p != '{' || hd_jp_container(&P, 1) < 0)
                 return -1;
+        T->ntext = T->n;
         hd_jp_ws(&P);
         /* Token lengths and indexes are 32-bit: longer text is the tree path's. */
         return *P.p || (size_t)((const char *)P.p - text) >= HD_JT_MAX_TEXT ? -1 : 0;
@@ -234,6 +238,7 @@ size_t hd_jtoks_add_str(hd_jtoks_t *T, const char *s, size_t len)
 
         T->v[t].s = s;
         T->v[t].len = (uint32_t)len;
+        T->v[t].sig = hd_name_sig(s, len);
         return t;
 }
 
@@ -245,10 +250,10 @@ size_t hd_jtoks_add_int(hd_jtoks_t *T, int64_t i)
         return t;
 }
 
-/* 1 when key token k spells name (len bytes). */
-static int hd_jt_key_is(const hd_jtok_t *k, const char *name, size_t len)
+/* 1 when key token k spells name (len bytes, signature sig). */
+static inline int hd_jt_key_is(const hd_jtok_t *k, const char *name, size_t len, uint32_t sig)
 {
-        return k->len == len && (!len || (k->s[0] == name[0] && !memcmp(k->s, name, len)));
+        return k->sig == sig && k->len == len && !memcmp(k->s, name, len);
 }
 
 int hd_jtok_is(const hd_jtok_t *t, const char *s)
@@ -259,9 +264,10 @@ int hd_jtok_is(const hd_jtok_t *t, const char *s)
 long hd_jtoks_get(const hd_jtoks_t *T, size_t obj, const char *key)
 {
         size_t len = strlen(key);
+        uint32_t sig = hd_name_sig(key, len);
 
         for (size_t k = obj + 1; k < T->v[obj].next; k = T->v[k + 1].next)
-                if (hd_jt_key_is(&T->v[k], key, len))
+                if (hd_jt_key_is(&T->v[k], key, len, sig))
                         return (long)k + 1;
         return -1;
 }
@@ -278,7 +284,7 @@ typedef struct hd_tenc {
         size_t ndefs;
 } hd_tenc_t;
 
-static int hd_te_put(hd_tenc_t *E, const void *p, size_t n)
+static inline int hd_te_put(hd_tenc_t *E, const void *p, size_t n)
 {
         if (n > E->cap - E->len)
                 return -1; /* too large: the tree path says so */
@@ -287,12 +293,16 @@ static int hd_te_put(hd_tenc_t *E, const void *p, size_t n)
         return 0;
 }
 
-static int hd_te_long(hd_tenc_t *E, int64_t v)
+static inline int hd_te_long(hd_tenc_t *E, int64_t v)
 {
         uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
         unsigned char b[10];
         size_t n = 0;
 
+        if (z < 0x80 && E->len < E->cap) { /* one byte: lengths, indexes, small numbers */
+                E->out[E->len++] = (unsigned char)z;
+                return 0;
+        }
         do {
                 b[n] = (unsigned char)(z & 0x7f);
                 z >>= 7;
@@ -359,10 +369,11 @@ static int hd_te_record(hd_tenc_t *E, const hd_anode_t *n, long v, int top)
         for (size_t i = 0; i < n->n; i++) {
                 long val = -1;
                 size_t k = hint;
-                for (size_t tries = 0; tries < tv[v].len; tries++) {
+                /* Once every key was matched, the fields left are absent. */
+                for (size_t tries = 0; found < tv[v].len && tries < tv[v].len; tries++) {
                         if (k >= end)
                                 k = (size_t)v + 1;
-                        if (hd_jt_key_is(&tv[k], n->names[i], n->lens[i])) {
+                        if (hd_jt_key_is(&tv[k], n->names[i], n->lens[i], n->sigs[i])) {
                                 val = (long)k + 1;
                                 hint = tv[k + 1].next;
                                 break;
@@ -410,7 +421,7 @@ static int hd_te_items(hd_tenc_t *E, const hd_anode_t *n, long v)
 static int hd_te_enum(hd_tenc_t *E, const hd_anode_t *n, const hd_jtok_t *t)
 {
         for (size_t i = 0; i < n->n; i++)
-                if (hd_jt_key_is(t, n->names[i], n->lens[i]))
+                if (hd_jt_key_is(t, n->names[i], n->lens[i], n->sigs[i]))
                         return hd_te_long(E, (int64_t)i);
         return -1;
 }

@@ -35,6 +35,7 @@ typedef struct hd_jtok {
         uint8_t kind;
         uint32_t next;  /* index of the token after this value (and its members) */
         uint32_t len;   /* string bytes; members (objects: keys) of a container */
+        uint32_t sig;   /* strings: hd_name_sig */
         const char *s;  /* string bytes (no escapes: they are the text's) */
         int64_t i;      /* integer value */
 } hd_jtok_t;
@@ -42,6 +43,7 @@ typedef struct hd_jtok {
 typedef struct hd_jtoks {
         hd_jtok_t *v;
         size_t n, cap;
+        size_t ntext; /* the text's tokens; those after were added */
 } hd_jtoks_t;
 
 /* Tokens of text, which must be one JSON object (trailing whitespace allowed).

@@ -22,10 +22,32 @@ static int hd_envt_text(const hd_jtoks_t *T, long v, size_t max)
 
         if (t->kind != HD_JT_STR || !t->len || t->len > max)
                 return -1;
+        if ((size_t)v < T->ntext)
+                return 0; /* the text has none unescaped, and escapes are declined */
         for (size_t i = 0; i < t->len; i++)
                 if ((unsigned char)t->s[i] < 0x20)
                         return -1;
         return 0;
+}
+
+/* The envelope key token k spells, or -1. */
+static int hd_envt_key(const hd_jtok_t *k)
+{
+        int i;
+
+        if (!k->len)
+                return -1;
+        switch (k->s[0]) {
+        case 'i': i = HD_E_ID; break;
+        case 't': i = HD_E_TYPE; break;
+        case 'a': i = k->len == 6 ? HD_E_ACTION : HD_E_ACCOUNT_ID; break;
+        case 'e': i = HD_E_ENTITY; break;
+        case 'o': i = HD_E_OCCURRED_AT; break;
+        case 's': i = HD_E_SOURCE; break;
+        case 'd': i = HD_E_DATA; break;
+        default: return -1;
+        }
+        return hd_jtok_is(k, hd_env_names[i]) ? i : -1;
 }
 
 /* The envelope keys' value tokens; -1 for an unknown or repeated key. */
@@ -34,10 +56,8 @@ static int hd_envt_collect(const hd_jtoks_t *T, long env[HD_E_N])
         for (int i = 0; i < HD_E_N; i++)
                 env[i] = -1;
         for (size_t k = 1; k < T->v[0].next; k = T->v[k + 1].next) {
-                int i;
-                for (i = 0; i < HD_E_N && !hd_jtok_is(&T->v[k], hd_env_names[i]); i++)
-                        ;
-                if (i == HD_E_N || env[i] >= 0)
+                int i = hd_envt_key(&T->v[k]);
+                if (i < 0 || env[i] >= 0)
                         return -1;
                 env[i] = (long)k + 1;
         }

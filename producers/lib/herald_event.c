@@ -55,21 +55,38 @@ herald_err_t herald_event_parse(const char *text, int keep_text, herald_event_t 
         *out = hd_calloc(1, sizeof(**out));
         (*out)->json = j;
         herald_event_fill_defaults(*out);
-        if (keep_text && ((*out)->text = herald_event_text(text))) {
-                hd_env_defaults_t *d = &(*out)->defs;
-                d->id = json_string_value(json_object_get(j, "id"));
-                d->source = json_string_value(json_object_get(j, "source"));
-                d->action = json_string_value(json_object_get(j, "action"));
-                d->entity = json_string_value(json_object_get(j, "entity"));
-                d->occurred_at = json_integer_value(json_object_get(j, "occurred_at"));
-        }
+        if (keep_text)
+                herald_event_keep_text(*out, text);
         return HERALD_OK;
+}
+
+void herald_event_keep_text(herald_event_t *ev, const char *text)
+{
+        hd_env_defaults_t d;
+        json_t *j = ev->json;
+
+        d.id = json_string_value(json_object_get(j, "id"));
+        d.source = json_string_value(json_object_get(j, "source"));
+        d.action = json_string_value(json_object_get(j, "action"));
+        d.entity = json_string_value(json_object_get(j, "entity"));
+        d.occurred_at = json_integer_value(json_object_get(j, "occurred_at"));
+        ev->text = hd_strdup(text);
+        if (!d.id || !d.source || !d.action || !d.entity ||
+            hd_jtoks_parse(&ev->toks, ev->text) ||
+            hd_event_envelope_text(&ev->toks, &d, &ev->env)) {
+                herald_event_forget_text(ev);
+                return;
+        }
+        /* Kept as long as the event: no slack. */
+        ev->toks.v = hd_realloc(ev->toks.v, ev->toks.n * sizeof(*ev->toks.v));
+        ev->toks.cap = ev->toks.n;
 }
 
 void herald_event_forget_text(herald_event_t *ev)
 {
         free(ev->text);
         ev->text = NULL;
+        hd_jtoks_free(&ev->toks);
 }
 
 void herald_event_destroy(herald_event_t *ev)
@@ -77,7 +94,7 @@ void herald_event_destroy(herald_event_t *ev)
         if (!ev)
                 return;
         json_decref(ev->json);
-        free(ev->text);
+        herald_event_forget_text(ev);
         free(ev);
 }
 

@@ -19,11 +19,13 @@
 
 struct herald_event {
         json_t *json; /* the JSON event the serde validates and encodes */
-        /* From herald_event_from_json, while no setter changed the event: the text,
-         * encoded straight to Avro by herald_emit (hd_avro_text.h), and the
-         * envelope defaults the tree got (pointing into it). NULL: the tree. */
+        /* From herald_event_from_json, while no setter changed the event: a copy
+         * of the text and its tokens, envelope checked, with the defaults the tree
+         * got (pointing into it), which herald_emit encodes straight to Avro
+         * (hd_avro_text.h). text NULL: the tree is encoded. */
         char *text;
-        hd_env_defaults_t defs;
+        hd_jtoks_t toks;
+        hd_env_text_t env;
 };
 
 struct herald_producer {
@@ -59,8 +61,9 @@ herald_err_t herald_event_parse(const char *text, int keep_text, herald_event_t 
 /* The tree is about to change: the text no longer says what the event is. */
 void herald_event_forget_text(herald_event_t *ev);
 
-/* A copy of text when the fast path can read it (hd_jtoks_parse), else NULL. */
-char *herald_event_text(const char *text);
+/* Keeps text, tokenized, when the fast path can read it and its envelope (with
+ * the tree's defaults) passes; else the event is encoded from its tree. */
+void herald_event_keep_text(herald_event_t *ev, const char *text);
 
 /* Sets id, occurred_at, source and the type's action/entity when absent. */
 void herald_event_fill_defaults(herald_event_t *ev);

@@ -279,39 +279,36 @@ static herald_err_t herald_prepare(herald_producer_t *p, const herald_event_t *e
  * defaults d added. 0, or -1: declined (herald_prepare gives the verdict and the
  * message). Called with serde_lock held.
  */
-static int herald_prepare_text(herald_producer_t *p, const char *text,
-                               const hd_env_defaults_t *d, herald_frame_t *f)
+static int herald_prepare_toks(herald_producer_t *p, const hd_jtoks_t *T,
+                               const hd_env_text_t *env, herald_frame_t *f)
 {
-        hd_jtoks_t *T = &p->toks;
-        hd_env_text_t env;
         const hd_jtok_t *v;
 
-        if (hd_jtoks_parse(T, text) || hd_event_envelope_text(T, d, &env))
-                return -1;
-        f->ordered = herald_type_ordered(p->cfg, env.t);
+        f->ordered = herald_type_ordered(p->cfg, env->t);
         if (hd_serde_encode_text(p->serde, f->ordered ? p->id_ordered : p->id_unordered, T,
-                                 &env, &f->buf, &f->len))
+                                 env, &f->buf, &f->len))
                 return -1;
-        v = &T->v[env.id];
+        v = &T->v[env->id];
         f->id = v->s;
         f->id_len = v->len;
         f->key = NULL;
         f->key_len = 0;
-        if (f->ordered && env.account_id >= 0) {
-                v = &T->v[env.account_id];
+        if (f->ordered && env->account_id >= 0) {
+                v = &T->v[env->account_id];
                 f->key = v->s;
                 f->key_len = v->len;
         }
         return 0;
 }
 
-char *herald_event_text(const char *text)
+static int herald_prepare_text(herald_producer_t *p, const char *text,
+                               const hd_env_defaults_t *d, herald_frame_t *f)
 {
-        hd_jtoks_t T = {0};
-        char *copy = hd_jtoks_parse(&T, text) ? NULL : hd_strdup(text);
+        hd_env_text_t env;
 
-        hd_jtoks_free(&T);
-        return copy;
+        if (hd_jtoks_parse(&p->toks, text) || hd_event_envelope_text(&p->toks, d, &env))
+                return -1;
+        return herald_prepare_toks(p, &p->toks, &env, f);
 }
 
 static herald_msg_t *herald_msg_new(const char *id, size_t len, herald_delivery_cb *cb,
@@ -412,7 +409,7 @@ herald_err_t herald_emit(herald_producer_t *p, const herald_event_t *ev,
                 return herald_fail(HERALD_ERR_ARG, errstr, errstr_size,
                                    "producer and event are required");
         pthread_mutex_lock(&p->serde_lock);
-        if ((!ev->text || herald_prepare_text(p, ev->text, &ev->defs, &f)) &&
+        if ((!ev->text || herald_prepare_toks(p, &ev->toks, &ev->env, &f)) &&
             (err = herald_prepare(p, ev, &f, errstr, errstr_size))) {
                 pthread_mutex_unlock(&p->serde_lock);
                 return err;
@@ -488,7 +485,7 @@ herald_err_t herald_encode(herald_producer_t *p, const herald_event_t *ev,
                                    "producer, event and out are required");
         *out = NULL;
         pthread_mutex_lock(&p->serde_lock);
-        if ((!ev->text || herald_prepare_text(p, ev->text, &ev->defs, &f)) &&
+        if ((!ev->text || herald_prepare_toks(p, &ev->toks, &ev->env, &f)) &&
             (err = herald_prepare(p, ev, &f, errstr, errstr_size))) {
                 pthread_mutex_unlock(&p->serde_lock);
                 return err;
