@@ -250,10 +250,24 @@ size_t hd_jtoks_add_int(hd_jtoks_t *T, int64_t i)
         return t;
 }
 
-/* 1 when key token k spells name (len bytes, signature sig). */
+/* 1 when key token k spells name (len bytes, signature sig). Names are short:
+ * compared here, not through a call. */
 static inline int hd_jt_key_is(const hd_jtok_t *k, const char *name, size_t len, uint32_t sig)
 {
-        return k->sig == sig && k->len == len && !memcmp(k->s, name, len);
+        const char *a = k->s;
+
+        if (k->sig != sig || k->len != len)
+                return 0;
+        for (; len >= 8; len -= 8, a += 8, name += 8) {
+                uint64_t x, y;
+                memcpy(&x, a, 8);
+                memcpy(&y, name, 8);
+                if (x != y)
+                        return 0;
+        }
+        while (len && *a == *name)
+                len--, a++, name++;
+        return !len;
 }
 
 int hd_jtok_is(const hd_jtok_t *t, const char *s)
@@ -383,7 +397,7 @@ static int hd_te_record(hd_tenc_t *E, const hd_anode_t *n, long v, int top)
                 if (val >= 0)
                         found++;
                 for (size_t d = 0; val < 0 && top && d < E->ndefs; d++)
-                        if (E->defs[d].name[0] == n->names[i][0] &&
+                        if (E->defs[d].sig == n->sigs[i] &&
                             !strcmp(E->defs[d].name, n->names[i]))
                                 val = (long)E->defs[d].tok;
                 if (hd_te(E, n->kids[i], val, 0))

@@ -66,6 +66,7 @@ int hd_jtok_is(const hd_jtok_t *t, const char *s);
 typedef struct hd_jdefault {
         const char *name;
         size_t tok;
+        uint32_t sig; /* hd_name_sig of name */
 } hd_jdefault_t;
 
 /*

@@ -84,6 +84,7 @@ static void hd_envt_default(hd_jtoks_t *T, hd_env_text_t *out, long env[HD_E_N],
                 return;
         env[k] = (long)(s ? hd_jtoks_add_str(T, s, strlen(s)) : hd_jtoks_add_int(T, i));
         out->defs[out->ndefs].name = hd_env_names[k];
+        out->defs[out->ndefs].sig = hd_name_sig(hd_env_names[k], strlen(hd_env_names[k]));
         out->defs[out->ndefs++].tok = (size_t)env[k];
 }
 
