@@ -420,11 +420,11 @@ herald_err_t herald_emit(herald_producer_t *p, const herald_event_t *ev,
 /* The defaults herald_event_from_json gives an event (herald_event_fill_defaults). */
 static void herald_text_defaults(hd_env_defaults_t *d, char id[HD_UUID_STRLEN + 1])
 {
-        hd_uuid7(id);
+        d->occurred_at = hd_now_ms();
+        hd_uuid7_at(id, d->occurred_at); /* one clock read for both */
         d->id = id;
         d->source = "billing";
         d->action = d->entity = NULL;
-        d->occurred_at = hd_now_ms();
 }
 
 herald_err_t herald_emit_json(herald_producer_t *p, const char *json,
