@@ -166,10 +166,13 @@ static hd_anode_t *hd_an_compile(hd_acomp_t *C, const json_t *s, const char *ns,
                 n = hd_an_new(C, HD_AT_UNION);
                 n->n = json_array_size(s);
                 n->kids = hd_calloc(n->n, sizeof(*n->kids));
+                n->null_branch = -1;
                 json_array_foreach(s, i, b) {
                         if (!(n->kids[i] = hd_an_compile(C, b, ns, depth + 1)))
                                 return NULL;
                         n->nrecords += n->kids[i]->t == HD_AT_RECORD;
+                        if (n->kids[i]->t == HD_AT_NULL && n->null_branch < 0)
+                                n->null_branch = (int)i;
                 }
                 return n;
         }

@@ -38,6 +38,7 @@ typedef struct hd_anode {
         char *fullname;         /* named types */
         size_t fullname_len;
         size_t nrecords;        /* unions: how many branches are records */
+        int null_branch;        /* unions: the first null branch, or -1 */
 } hd_anode_t;
 
 typedef struct hd_anodes hd_anodes_t;

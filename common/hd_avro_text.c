@@ -335,35 +335,41 @@ static int hd_te_nullable(const hd_anode_t *n)
         return n->t == HD_AT_NULL;
 }
 
-/* hd_enc_branch (hd_avro_codec.c) over a token kind: the same choice. */
+/* 1 when branch b of union u takes a value of this kind (hd_enc_branch's rule). */
+static inline int hd_te_takes(const hd_tenc_t *E, const hd_anode_t *u, const hd_anode_t *b,
+                              int kind)
+{
+        switch (b->t) {
+        case HD_AT_NULL: return kind == HD_JT_NULL;
+        case HD_AT_RECORD:
+                return kind == HD_JT_OBJ &&
+                       (u->nrecords == 1 ||
+                        (E->data_record && b->fullname && b->fullname_len == E->data_record_len &&
+                         !memcmp(b->fullname, E->data_record, b->fullname_len)));
+        case HD_AT_MAP: return kind == HD_JT_OBJ;
+        case HD_AT_ARRAY: return kind == HD_JT_ARR;
+        case HD_AT_BOOLEAN: return kind == HD_JT_TRUE || kind == HD_JT_FALSE;
+        case HD_AT_INT:
+        case HD_AT_LONG:
+        case HD_AT_FLOAT:
+        case HD_AT_DOUBLE: return kind == HD_JT_INT;
+        default: return kind == HD_JT_STR;
+        }
+}
+
+/* hd_enc_branch (hd_avro_codec.c) over a token kind: the first branch that takes
+ * it. The usual ["null", T]: null is the null branch, anything else only T. */
 static int hd_te_branch(const hd_tenc_t *E, const hd_anode_t *u, int kind)
 {
-        size_t records = u->nrecords;
-
-        for (size_t i = 0; i < u->n; i++) {
-                const hd_anode_t *b = u->kids[i];
-                int ok;
-                switch (b->t) {
-                case HD_AT_NULL: ok = kind == HD_JT_NULL; break;
-                case HD_AT_RECORD:
-                        ok = kind == HD_JT_OBJ &&
-                             (records == 1 ||
-                              (E->data_record && b->fullname &&
-                               b->fullname_len == E->data_record_len &&
-                               !memcmp(b->fullname, E->data_record, b->fullname_len)));
-                        break;
-                case HD_AT_MAP: ok = kind == HD_JT_OBJ; break;
-                case HD_AT_ARRAY: ok = kind == HD_JT_ARR; break;
-                case HD_AT_BOOLEAN: ok = kind == HD_JT_TRUE || kind == HD_JT_FALSE; break;
-                case HD_AT_INT:
-                case HD_AT_LONG:
-                case HD_AT_FLOAT:
-                case HD_AT_DOUBLE: ok = kind == HD_JT_INT; break;
-                default: ok = kind == HD_JT_STR; break;
-                }
-                if (ok)
-                        return (int)i;
+        if (kind == HD_JT_NULL)
+                return u->null_branch;
+        if (u->n == 2 && u->null_branch >= 0) {
+                int b = 1 - u->null_branch;
+                return hd_te_takes(E, u, u->kids[b], kind) ? b : -1;
         }
+        for (size_t i = 0; i < u->n; i++)
+                if (hd_te_takes(E, u, u->kids[i], kind))
+                        return (int)i;
         return -1;
 }
 
