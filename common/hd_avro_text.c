@@ -16,6 +16,13 @@
 
 /* --- tokens ------------------------------------------------------------------------- */
 
+/* One bit per name signature: an object's keys OR'ed together (kept in its
+ * token's i) tell at once that most absent fields are absent, without a scan. */
+static inline uint64_t hd_jt_bit(uint32_t sig)
+{
+        return 1ull << ((sig * 0x9e3779b1u) >> 26);
+}
+
 typedef struct hd_jp {
         hd_jtoks_t *T;
         const unsigned char *p, *end; /* end: the text's NUL */
@@ -189,8 +196,10 @@ static long hd_jp_container(hd_jp_t *P, int depth)
         if (*P->p != close) {
                 for (;;) {
                         if (obj) {
-                                if (*P->p != '"' || hd_jp_string(P, 1) < 0)
+                                long k;
+                                if (*P->p != '"' || (k = hd_jp_string(P, 1)) < 0)
                                         return -1;
+                                P->T->v[t].i |= (int64_t)hd_jt_bit(P->T->v[k].sig);
                                 hd_jp_ws(P);
                                 if (*P->p++ != ':')
                                         return -1;
@@ -422,8 +431,11 @@ static int hd_te_record(hd_tenc_t *E, const hd_anode_t *n, long v, int top)
         for (size_t i = 0; i < n->n; i++) {
                 long val = -1;
                 size_t k = hint;
-                /* Once every key was matched, the fields left are absent. */
-                for (size_t tries = 0; found < tv[v].len && tries < tv[v].len; tries++) {
+                /* Absent when no key has the field's signature bit, or once every
+                 * key was matched. */
+                int maybe = (tv[v].i & (int64_t)hd_jt_bit(n->sigs[i])) != 0;
+                for (size_t tries = 0; maybe && found < tv[v].len && tries < tv[v].len;
+                     tries++) {
                         if (k >= end)
                                 k = (size_t)v + 1;
                         if (hd_jt_key_is(&tv[k], n->names[i], n->lens[i], n->sigs[i])) {
