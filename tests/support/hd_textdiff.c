@@ -29,6 +29,11 @@ static void hd_td_fill(json_t *ev)
 
 int hd_textdiff(hd_serde_t *s, const char *text, hd_textdiff_t *out)
 {
+        return hd_textdiff_id(s, 1, text, out);
+}
+
+int hd_textdiff_id(hd_serde_t *s, int32_t id, const char *text, hd_textdiff_t *out)
+{
         hd_env_defaults_t d = {HD_TD_ID, "billing", NULL, NULL, HD_TD_AT};
         hd_jtoks_t T = {0};
         hd_env_text_t env;
@@ -41,14 +46,14 @@ int hd_textdiff(hd_serde_t *s, const char *text, hd_textdiff_t *out)
         out->tree_rc = -100;
         if (json_is_object(ev)) {
                 hd_td_fill(ev);
-                out->tree_rc = hd_serde_encode_frame(s, 1, ev, &frame, &tlen, out->tree_err,
+                out->tree_rc = hd_serde_encode_frame(s, id, ev, &frame, &tlen, out->tree_err,
                                                      sizeof(out->tree_err));
                 if (!out->tree_rc)
                         tree = memcpy(malloc(tlen), frame, tlen);
         }
         json_decref(ev);
         out->fast_ok = !hd_jtoks_parse(&T, text) && !hd_event_envelope_text(&T, &d, &env) &&
-                       !hd_serde_encode_text(s, 1, &T, &env, &frame, &len);
+                       !hd_serde_encode_text(s, id, &T, &env, &frame, &len);
         out->same = out->fast_ok && tree && len == tlen && !memcmp(frame, tree, len);
         /* The key and id the fast path routes with are the event's. */
         if (out->same && env.id >= 0 && T.v[env.id].kind != HD_JT_STR)

@@ -21,4 +21,7 @@ typedef struct hd_textdiff {
  * path encodes only what the tree path encodes, to the same bytes. */
 int hd_textdiff(hd_serde_t *s, const char *text, hd_textdiff_t *out);
 
+/* The same with writer schema id (an evolved schema, say). */
+int hd_textdiff_id(hd_serde_t *s, int32_t id, const char *text, hd_textdiff_t *out);
+
 #endif

@@ -16,12 +16,40 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Writer schemas 2, 3, 4: the catalogue with a field added at the top (nullable),
+ * in InvoicePosted (nullable), and at the top without a null (required). */
+static char *hd_evolved[5];
+
+static char *hd_evolve(const char *record, const char *type2)
+{
+        json_t *schema = json_loads(hd_catalogue_schema_json(), 0, NULL), *f, *rec, *fields;
+        json_t *add = type2 ? json_pack("{s:s, s:[s,s], s:n}", "name", "region", "type", "null",
+                                        type2, "default")
+                            : json_pack("{s:s, s:s, s:s}", "name", "region", "type", "string",
+                                        "default", "eu");
+        size_t i, k;
+        char *out;
+
+        fields = json_object_get(schema, "fields");
+        json_array_foreach(json_object_get(schema, "fields"), i, f) {
+                if (!record || strcmp(json_string_value(json_object_get(f, "name")), "data"))
+                        continue;
+                json_array_foreach(json_object_get(f, "type"), k, rec)
+                        if (!strcmp(json_string_value(json_object_get(rec, "name")), record))
+                                fields = json_object_get(rec, "fields");
+        }
+        json_array_append_new(fields, add);
+        out = json_dumps(schema, JSON_COMPACT);
+        json_decref(schema);
+        return out;
+}
+
 static int fetch(void *opaque, int32_t id, char **json, char *errstr, size_t errstr_size)
 {
         (void)opaque, (void)errstr, (void)errstr_size;
-        if (id != 1)
+        if (id < 1 || id > 4)
                 return HD_SERDE_E_UNKNOWN_ID;
-        *json = hd_strdup(hd_catalogue_schema_json());
+        *json = hd_strdup(id == 1 ? hd_catalogue_schema_json() : hd_evolved[id]);
         return 0;
 }
 
@@ -128,6 +156,28 @@ static void test_invalid(hd_serde_t *s)
                 hd_declined(s, bad[i], 0);
 }
 
+/* A writer schema registered since (evolved): both paths write what it says. */
+static void test_evolved(hd_serde_t *s)
+{
+        const hd_event_type_t *t = hd_catalogue_find("invoice.posted");
+        hd_textdiff_t d;
+        char *text;
+        json_t *ev;
+
+        HD_CHECK(t != NULL);
+        if (!t)
+                return;
+        ev = hd_catalogue_sample(t);
+        text = json_dumps(ev, JSON_COMPACT);
+        for (int32_t id = 2; id <= 4; id++) {
+                HD_CHECK_MSG(!hd_textdiff_id(s, id, text, &d), "schema %d: paths differ", id);
+                HD_CHECK_MSG((d.tree_rc == 0) == (id != 4), "schema %d: %s", id, d.tree_err);
+                HD_CHECK_MSG(d.fast_ok == (id != 4), "schema %d: fast path %d", id, d.fast_ok);
+        }
+        free(text);
+        json_decref(ev);
+}
+
 /* Too large for the writer limit: declined (the tree path says "too large"). */
 static void test_too_large(void)
 {
@@ -142,7 +192,12 @@ static void test_too_large(void)
 
 int main(void)
 {
-        hd_serde_t *s = hd_serde_new(1024 * 1024, fetch, NULL);
+        hd_serde_t *s;
+
+        hd_evolved[2] = hd_evolve(NULL, "string");
+        hd_evolved[3] = hd_evolve("InvoicePosted", "string");
+        hd_evolved[4] = hd_evolve(NULL, NULL);
+        s = hd_serde_new(1024 * 1024, fetch, NULL);
         hd_jtoks_t T = {0};
         hd_env_text_t env;
         hd_env_defaults_t d = {"x", "billing", NULL, NULL, 0};
@@ -157,7 +212,10 @@ int main(void)
         test_shapes(s);
         test_invalid(s);
         test_too_large();
+        test_evolved(s);
         hd_serde_destroy(s);
+        for (int i = 0; i < 5; i++)
+                free(hd_evolved[i]);
         hd_catalogue_cleanup();
         return hd_test_finish("test_avro_text");
 }
