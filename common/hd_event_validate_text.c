@@ -14,6 +14,13 @@ enum { HD_E_ID, HD_E_TYPE, HD_E_ACTION, HD_E_ENTITY, HD_E_OCCURRED_AT, HD_E_SOUR
 static const char *const hd_env_names[HD_E_N] = {"id", "type", "action", "entity",
                                                   "occurred_at", "source", "account_id",
                                                   "data"};
+static const size_t hd_env_lens[HD_E_N] = {2, 4, 6, 6, 11, 6, 10, 4};
+
+/* 1 when t is the string s of len bytes. */
+static int hd_envt_is(const hd_jtok_t *t, const char *s, size_t len)
+{
+        return t->kind == HD_JT_STR && t->len == len && !memcmp(t->s, s, len);
+}
 
 /* hd_ev_text: a non-empty string of at most max bytes without control characters. */
 static int hd_envt_text(const hd_jtoks_t *T, long v, size_t max)
@@ -47,7 +54,7 @@ static int hd_envt_key(const hd_jtok_t *k)
         case 'd': i = HD_E_DATA; break;
         default: return -1;
         }
-        return hd_jtok_is(k, hd_env_names[i]) ? i : -1;
+        return hd_envt_is(k, hd_env_names[i], hd_env_lens[i]) ? i : -1;
 }
 
 /* The envelope keys' value tokens; -1 for an unknown or repeated key. */
@@ -84,7 +91,7 @@ static void hd_envt_default(hd_jtoks_t *T, hd_env_text_t *out, long env[HD_E_N],
                 return;
         env[k] = (long)(s ? hd_jtoks_add_str(T, s, strlen(s)) : hd_jtoks_add_int(T, i));
         out->defs[out->ndefs].name = hd_env_names[k];
-        out->defs[out->ndefs].sig = hd_name_sig(hd_env_names[k], strlen(hd_env_names[k]));
+        out->defs[out->ndefs].sig = hd_name_sig(hd_env_names[k], hd_env_lens[k]);
         out->defs[out->ndefs++].tok = (size_t)env[k];
 }
 
@@ -108,7 +115,8 @@ int hd_event_envelope_text(hd_jtoks_t *T, const hd_env_defaults_t *d, hd_env_tex
             hd_envt_text(T, env[HD_E_SOURCE], 128))
                 return -1;
         v = &T->v[env[HD_E_ACTION]];
-        if (!hd_jtok_is(v, "CREATE") && !hd_jtok_is(v, "UPDATE") && !hd_jtok_is(v, "DELETE"))
+        if (!hd_envt_is(v, "CREATE", 6) && !hd_envt_is(v, "UPDATE", 6) &&
+            !hd_envt_is(v, "DELETE", 6))
                 return -1;
         v = &T->v[env[HD_E_OCCURRED_AT]];
         if (v->kind != HD_JT_INT || v->i < 0)
