@@ -3,6 +3,7 @@
  * validates and encodes, so the C API and `herald produce` share one path.
  */
 #include "herald_internal.h"
+#include "hd_id.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,37 @@ herald_err_t herald_event_from_json(const char *text, herald_event_t **out, char
         return herald_event_parse(text, 1, out, errstr, errstr_size);
 }
 
+/*
+ * The usual event: kept as its text's tokens, its envelope checked with the
+ * defaults it gets (herald_event_fill_defaults' values, chosen now); no tree.
+ * 0, or -1 when the text is not of that shape (the tree path reads it).
+ */
+static int herald_event_text_only(const char *text, herald_event_t **out)
+{
+        herald_event_t *ev = hd_calloc(1, sizeof(*ev));
+        hd_env_defaults_t d = {ev->id, "billing", NULL, NULL, hd_now_ms()};
+        const hd_jtok_t *id;
+
+        hd_uuid7_at(ev->id, d.occurred_at);
+        ev->occurred_at = d.occurred_at;
+        ev->text = hd_strdup(text);
+        if (hd_jtoks_parse(&ev->toks, ev->text) ||
+            hd_event_envelope_text(&ev->toks, &d, &ev->env)) {
+                herald_event_destroy(ev);
+                return -1;
+        }
+        id = &ev->toks.v[ev->env.id]; /* a non-empty string of at most 64 bytes */
+        if (id->s != ev->id) {
+                memcpy(ev->id, id->s, id->len);
+                ev->id[id->len] = '\0';
+        }
+        /* Kept as long as the event: no slack. */
+        ev->toks.v = hd_realloc(ev->toks.v, ev->toks.n * sizeof(*ev->toks.v));
+        ev->toks.cap = ev->toks.n;
+        *out = ev;
+        return 0;
+}
+
 herald_err_t herald_event_parse(const char *text, int keep_text, herald_event_t **out,
                                 char *errstr, size_t errstr_size)
 {
@@ -43,6 +75,8 @@ herald_err_t herald_event_parse(const char *text, int keep_text, herald_event_t 
 
         if (!text || !out)
                 return herald_fail(HERALD_ERR_ARG, errstr, errstr_size, "json and out are required");
+        if (keep_text && !herald_event_text_only(text, out))
+                return HERALD_OK;
         /* The fast reader handles the usual event; jansson the rest and every error. */
         if (!(j = herald_json_parse(text)) && !(j = json_loads(text, JSON_REJECT_DUPLICATES, &jerr)))
                 return herald_fail(HERALD_ERR_INVALID, errstr, errstr_size,
@@ -55,31 +89,18 @@ herald_err_t herald_event_parse(const char *text, int keep_text, herald_event_t 
         *out = hd_calloc(1, sizeof(**out));
         (*out)->json = j;
         herald_event_fill_defaults(*out);
-        if (keep_text)
-                herald_event_keep_text(*out, text);
         return HERALD_OK;
 }
 
-void herald_event_keep_text(herald_event_t *ev, const char *text)
+json_t *herald_event_tree(herald_event_t *ev)
 {
-        hd_env_defaults_t d;
-        json_t *j = ev->json;
-
-        d.id = json_string_value(json_object_get(j, "id"));
-        d.source = json_string_value(json_object_get(j, "source"));
-        d.action = json_string_value(json_object_get(j, "action"));
-        d.entity = json_string_value(json_object_get(j, "entity"));
-        d.occurred_at = json_integer_value(json_object_get(j, "occurred_at"));
-        ev->text = hd_strdup(text);
-        if (!d.id || !d.source || !d.action || !d.entity ||
-            hd_jtoks_parse(&ev->toks, ev->text) ||
-            hd_event_envelope_text(&ev->toks, &d, &ev->env)) {
-                herald_event_forget_text(ev);
-                return;
-        }
-        /* Kept as long as the event: no slack. */
-        ev->toks.v = hd_realloc(ev->toks.v, ev->toks.n * sizeof(*ev->toks.v));
-        ev->toks.cap = ev->toks.n;
+        if (ev->json || !ev->text)
+                return ev->json;
+        if (!(ev->json = herald_json_parse(ev->text)))
+                ev->json = json_loads(ev->text, JSON_REJECT_DUPLICATES, NULL);
+        if (ev->json)
+                herald_event_fill_defaults_with(ev, ev->id, ev->occurred_at);
+        return ev->json;
 }
 
 void herald_event_forget_text(herald_event_t *ev)
@@ -100,7 +121,9 @@ void herald_event_destroy(herald_event_t *ev)
 
 const char *herald_event_id(const herald_event_t *ev)
 {
-        return ev ? json_string_value(json_object_get(ev->json, "id")) : NULL;
+        if (!ev)
+                return NULL;
+        return ev->text ? ev->id : json_string_value(json_object_get(ev->json, "id"));
 }
 
 /* Walks "data.a.b" creating objects on the way; returns the parent and the last name. */
@@ -152,6 +175,11 @@ static herald_err_t herald_event_set(herald_event_t *ev, const char *path, json_
                 json_decref(v);
                 return herald_fail(HERALD_ERR_ARG, errstr, errstr_size, "event and path are required");
         }
+        if (!herald_event_tree(ev)) {
+                json_decref(v);
+                return herald_fail(HERALD_ERR_INVALID, errstr, errstr_size,
+                                   "the event's JSON could not be read again");
+        }
         herald_event_forget_text(ev);
         if (!(parent = herald_event_parent(ev, path, &leaf, errstr, errstr_size))) {
                 json_decref(v);
@@ -199,6 +227,9 @@ herald_err_t herald_event_validate(const herald_event_t *ev, char *errstr,
 
         if (!ev)
                 return herald_fail(HERALD_ERR_ARG, errstr, errstr_size, "event is required");
+        if (!herald_event_tree((herald_event_t *)ev))
+                return herald_fail(HERALD_ERR_INVALID, errstr, errstr_size,
+                                   "the event's JSON could not be read again");
         type = json_string_value(json_object_get(ev->json, "type"));
         if (type && !hd_catalogue_find(type))
                 return herald_fail(HERALD_ERR_UNKNOWN_TYPE, errstr, errstr_size,

@@ -33,16 +33,22 @@ herald_err_t herald_fail(herald_err_t err, char *errstr, size_t errstr_size,
 
 void herald_event_fill_defaults(herald_event_t *ev)
 {
+        char id[HD_UUID_STRLEN + 1];
+        int64_t now = hd_now_ms();
+
+        hd_uuid7_at(id, now);
+        herald_event_fill_defaults_with(ev, id, now);
+}
+
+void herald_event_fill_defaults_with(herald_event_t *ev, const char *id, int64_t now)
+{
         const hd_event_type_t *t =
                 hd_catalogue_find(json_string_value(json_object_get(ev->json, "type")) ?: "");
-        char id[HD_UUID_STRLEN + 1];
 
-        if (!json_object_get(ev->json, "id")) {
-                hd_uuid7(id);
+        if (!json_object_get(ev->json, "id"))
                 json_object_set_new(ev->json, "id", json_string(id));
-        }
         if (!json_object_get(ev->json, "occurred_at"))
-                json_object_set_new(ev->json, "occurred_at", json_integer(hd_now_ms()));
+                json_object_set_new(ev->json, "occurred_at", json_integer(now));
         if (!json_object_get(ev->json, "source"))
                 json_object_set_new(ev->json, "source", json_string("billing"));
         if (t && !json_object_get(ev->json, "action"))
@@ -254,9 +260,14 @@ typedef struct herald_frame {
 static herald_err_t herald_prepare(herald_producer_t *p, const herald_event_t *ev,
                                    herald_frame_t *f, char *errstr, size_t errstr_size)
 {
-        const char *type = json_string_value(json_object_get(ev->json, "type"));
+        const char *type;
         const hd_event_type_t *t;
         int r;
+
+        if (!herald_event_tree((herald_event_t *)ev))
+                return herald_fail(HERALD_ERR_INVALID, errstr, errstr_size,
+                                   "the event's JSON could not be read again");
+        type = json_string_value(json_object_get(ev->json, "type"));
 
         if (!(t = hd_catalogue_find(type ?: "")))
                 return herald_fail(HERALD_ERR_UNKNOWN_TYPE, errstr, errstr_size,
