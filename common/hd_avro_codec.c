@@ -311,6 +311,7 @@ typedef struct hd_enc {
         int overflow;
         int strict;       /* writer = catalogue: the encoder is the data validation */
         const char *data_record;
+        size_t data_record_len;
         char *errstr;
         size_t errstr_size;
 } hd_enc_t;
@@ -396,18 +397,23 @@ static int hd_enc_unknown(hd_enc_t *E, const hd_anode_t *n, const json_t *j,
  */
 static int hd_enc_branch(const hd_enc_t *E, const hd_anode_t *u, const json_t *j)
 {
-        int records = 0, pick = -1;
+        size_t records = u->nrecords;
+        int pick = -1;
 
-        for (size_t i = 0; i < u->n; i++)
-                records += u->kids[i]->t == HD_AT_RECORD;
+        if (json_is_null(j))
+                return u->null_branch; /* only a null branch takes null */
         for (size_t i = 0; i < u->n && pick < 0; i++) {
                 const hd_anode_t *b = u->kids[i];
                 switch (b->t) {
-                case HD_AT_NULL: if (json_is_null(j)) pick = (int)i; break;
+                case HD_AT_NULL: break;
                 case HD_AT_RECORD:
+                        /* Names compared by length first: the data union has a
+                         * record per event type, all in one namespace. */
                         if (json_is_object(j) &&
-                            (records == 1 || (E->data_record && b->fullname &&
-                                              !strcmp(b->fullname, E->data_record))))
+                            (records == 1 ||
+                             (E->data_record && b->fullname &&
+                              b->fullname_len == E->data_record_len &&
+                              !memcmp(b->fullname, E->data_record, b->fullname_len))))
                                 pick = (int)i;
                         break;
                 case HD_AT_MAP: if (json_is_object(j)) pick = (int)i; break;
@@ -603,7 +609,8 @@ int hd_avro_encode(const hd_anode_t *schema, const json_t *j, const char *data_r
                    int strict, unsigned char *out, size_t cap, size_t *len, char *errstr,
                    size_t errstr_size)
 {
-        hd_enc_t E = {out, cap, 0, 0, strict, data_record, errstr, errstr_size};
+        hd_enc_t E = {out, cap, 0, 0, strict, data_record,
+                      data_record ? strlen(data_record) : 0, errstr, errstr_size};
 
         if (hd_enc(&E, schema, j, NULL))
                 return -1;

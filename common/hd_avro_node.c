@@ -74,6 +74,7 @@ static void hd_an_name(hd_anode_t *n, const json_t *s, const char *ns, char *ns_
         else
                 snprintf(full, sizeof(full), "%s", name);
         n->fullname = hd_strdup(full);
+        n->fullname_len = strlen(full);
         snprintf(ns_out, ns_size, "%.*s",
                  strrchr(full, '.') ? (int)(strrchr(full, '.') - full) : 0, full);
 }
@@ -93,9 +94,13 @@ static hd_anode_t *hd_an_complex(hd_acomp_t *C, const json_t *s, const char *t,
                 n->n = json_array_size(list);
                 n->kids = hd_calloc(n->n, sizeof(*n->kids));
                 n->names = hd_calloc(n->n, sizeof(*n->names));
+                n->lens = hd_calloc(n->n, sizeof(*n->lens));
+                n->sigs = hd_calloc(n->n, sizeof(*n->sigs));
                 json_array_foreach(list, i, f) {
                         const char *fname = json_string_value(json_object_get(f, "name"));
                         n->names[i] = hd_strdup(fname ? fname : "");
+                        n->lens[i] = strlen(n->names[i]);
+                        n->sigs[i] = hd_name_sig(n->names[i], n->lens[i]);
                         if (!(n->kids[i] = hd_an_compile(C, json_object_get(f, "type"), inner,
                                                          depth + 1)))
                                 return NULL;
@@ -108,8 +113,13 @@ static hd_anode_t *hd_an_complex(hd_acomp_t *C, const json_t *s, const char *t,
                 list = json_object_get(s, "symbols");
                 n->n = json_array_size(list);
                 n->names = hd_calloc(n->n, sizeof(*n->names));
-                json_array_foreach(list, i, f)
+                n->lens = hd_calloc(n->n, sizeof(*n->lens));
+                n->sigs = hd_calloc(n->n, sizeof(*n->sigs));
+                json_array_foreach(list, i, f) {
                         n->names[i] = hd_strdup(json_string_value(f) ? json_string_value(f) : "");
+                        n->lens[i] = strlen(n->names[i]);
+                        n->sigs[i] = hd_name_sig(n->names[i], n->lens[i]);
+                }
                 return n;
         }
         if (!strcmp(t, "fixed")) {
@@ -156,9 +166,14 @@ static hd_anode_t *hd_an_compile(hd_acomp_t *C, const json_t *s, const char *ns,
                 n = hd_an_new(C, HD_AT_UNION);
                 n->n = json_array_size(s);
                 n->kids = hd_calloc(n->n, sizeof(*n->kids));
-                json_array_foreach(s, i, b)
+                n->null_branch = -1;
+                json_array_foreach(s, i, b) {
                         if (!(n->kids[i] = hd_an_compile(C, b, ns, depth + 1)))
                                 return NULL;
+                        n->nrecords += n->kids[i]->t == HD_AT_RECORD;
+                        if (n->kids[i]->t == HD_AT_NULL && n->null_branch < 0)
+                                n->null_branch = (int)i;
+                }
                 return n;
         }
         if (json_is_object(s)) {
@@ -196,6 +211,8 @@ void hd_anodes_free(hd_anodes_t *a)
                 for (size_t k = 0; n->names && k < n->n; k++)
                         free(n->names[k]);
                 free(n->names);
+                free(n->lens);
+                free(n->sigs);
                 free(n->kids);
                 free(n->fullname);
                 free(n);

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum {
         HD_AT_NULL,
@@ -32,10 +33,24 @@ typedef struct hd_anode {
         size_t n;               /* fields, branches, symbols, or the fixed size */
         struct hd_anode **kids; /* field types, branches, or [items/values] */
         char **names;           /* field names or enum symbols */
+        size_t *lens;           /* their lengths (for text keys, which are not C strings) */
+        uint32_t *sigs;         /* their hd_name_sig, to skip most comparisons */
         char *fullname;         /* named types */
+        size_t fullname_len;
+        size_t nrecords;        /* unions: how many branches are records */
+        int null_branch;        /* unions: the first null branch, or -1 */
 } hd_anode_t;
 
 typedef struct hd_anodes hd_anodes_t;
+
+/* Length, first and last byte of a name in one word: names that differ in any
+ * of them need no comparison. */
+static inline uint32_t hd_name_sig(const char *s, size_t len)
+{
+        return len ? (uint32_t)(len & 0xffff) | (uint32_t)(unsigned char)s[0] << 16 |
+                             (uint32_t)(unsigned char)s[len - 1] << 24
+                   : 0;
+}
 
 /* Compiles schema; *root is the top node. NULL with a message when unusable. */
 hd_anodes_t *hd_anodes_compile(const json_t *schema, const hd_anode_t **root, char *errstr,

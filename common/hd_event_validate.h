@@ -6,6 +6,7 @@
 #define HD_EVENT_VALIDATE_H
 
 #include <jansson.h>
+#include "hd_avro_text.h"
 #include "hd_catalogue.h"
 
 /* As hd_serde_validate; *t (may be NULL) gets the event's type once it is known. */
@@ -21,5 +22,29 @@ int hd_event_validate_envelope(const json_t *ev, const hd_event_type_t **t, char
  * occurred_at, action, entity, source), so the encoder need not fill any. */
 int hd_event_check_envelope(const json_t *ev, const hd_event_type_t **t, int *complete,
                             char *errstr, size_t errstr_size);
+
+/* Envelope values an event that lacks them gets (herald_event_fill_defaults). */
+typedef struct hd_env_defaults {
+        const char *id, *source;
+        const char *action, *entity; /* NULL: the type's */
+        int64_t occurred_at;
+} hd_env_defaults_t;
+
+/* What hd_event_envelope_text found: the defaults it added for the encoder, and
+ * the value tokens of id and account_id (-1: absent or null). */
+typedef struct hd_env_text {
+        const hd_event_type_t *t;
+        hd_jdefault_t defs[5];
+        size_t ndefs;
+        long id, account_id;
+} hd_env_text_t;
+
+/*
+ * The envelope of a tokenized event (hd_avro_text.h) with the defaults d added
+ * for the keys it lacks (as tokens appended to T): 0 when hd_event_check_envelope
+ * accepts the tree of the same event, -1 otherwise (declined: the tree path
+ * gives the message). The data is left to the strict encoder, as on the tree.
+ */
+int hd_event_envelope_text(hd_jtoks_t *T, const hd_env_defaults_t *d, hd_env_text_t *out);
 
 #endif

@@ -38,10 +38,15 @@ void hd_uuid7_at(char out[HD_UUID_STRLEN + 1], int64_t unix_ms)
                 b[i] = (unsigned char)(ms >> (40 - 8 * i));
         b[6] = (unsigned char)(0x70 | (b[6] & 0x0f)); /* version 7 */
         b[8] = (unsigned char)(0x80 | (b[8] & 0x3f)); /* RFC variant */
-        snprintf(out, HD_UUID_STRLEN + 1,
-                 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-                 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11],
-                 b[12], b[13], b[14], b[15]);
+        /* By hand: snprintf's 16 conversions cost more than the rest of an emit. */
+        for (int i = 0, k = 0; i < 16; i++) {
+                static const char hex[] = "0123456789abcdef";
+                if (i == 4 || i == 6 || i == 8 || i == 10)
+                        out[k++] = '-';
+                out[k++] = hex[b[i] >> 4];
+                out[k++] = hex[b[i] & 0x0f];
+        }
+        out[HD_UUID_STRLEN] = '\0';
 }
 
 void hd_uuid7(char out[HD_UUID_STRLEN + 1])

@@ -1,6 +1,7 @@
 /* hd_serde: see hd_serde.h. */
 #include "hd_serde.h"
 #include "hd_avro_codec.h"
+#include "hd_avro_text.h"
 #include "hd_catalogue.h"
 #include "hd_event_validate.h"
 #include "hd_id.h"
@@ -301,6 +302,15 @@ static json_t *hd_event_defaults(const json_t *ev, const hd_event_type_t *t)
         return out;
 }
 
+static void hd_serde_header(unsigned char *out, int32_t schema_id)
+{
+        out[0] = 0;
+        out[1] = (unsigned char)((uint32_t)schema_id >> 24);
+        out[2] = (unsigned char)((uint32_t)schema_id >> 16);
+        out[3] = (unsigned char)((uint32_t)schema_id >> 8);
+        out[4] = (unsigned char)schema_id;
+}
+
 int hd_serde_encode_frame(hd_serde_t *s, int32_t schema_id, const json_t *event,
                           const void **frame, size_t *len, char *errstr, size_t errstr_size)
 {
@@ -336,11 +346,23 @@ int hd_serde_encode_frame(hd_serde_t *s, int32_t schema_id, const json_t *event,
                                  s->max), HD_SERDE_E_TOO_LARGE;
         if (r)
                 return HD_SERDE_E_INVALID;
-        out[0] = 0;
-        out[1] = (unsigned char)((uint32_t)schema_id >> 24);
-        out[2] = (unsigned char)((uint32_t)schema_id >> 16);
-        out[3] = (unsigned char)((uint32_t)schema_id >> 8);
-        out[4] = (unsigned char)schema_id;
+        hd_serde_header(out, schema_id);
+        *frame = out;
+        *len = n + 5;
+        return 0;
+}
+
+int hd_serde_encode_text(hd_serde_t *s, int32_t schema_id, const hd_jtoks_t *T,
+                         const hd_env_text_t *env, const void **frame, size_t *len)
+{
+        hd_schema_entry_t *e = hd_cache_get(s, schema_id);
+        unsigned char *out = s->encbuf;
+        size_t n = 0;
+
+        if (!e || hd_avro_encode_text(e->root, T, 0, env->defs, env->ndefs, env->t->record,
+                                      out + 5, s->max > 5 ? s->max - 5 : 0, &n))
+                return -1;
+        hd_serde_header(out, schema_id);
         *frame = out;
         *len = n + 5;
         return 0;

@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include "hd_event_validate.h"
 #include <stdint.h>
 
 typedef enum {
@@ -60,6 +61,16 @@ int hd_serde_encode(hd_serde_t *s, int32_t schema_id, const json_t *event, void 
 /* The same, into the serde's own buffer: *frame is valid until the next call on s. */
 int hd_serde_encode_frame(hd_serde_t *s, int32_t schema_id, const json_t *event,
                           const void **frame, size_t *len, char *errstr, size_t errstr_size);
+
+/*
+ * The fast path from JSON text (hd_avro_text.h): the tokenized event whose
+ * envelope hd_event_envelope_text accepted, encoded into the serde's buffer as
+ * hd_serde_encode_frame encodes the tree of the same event. 0, or -1: declined
+ * (the caller takes the tree path, which gives any error; a schema not loaded
+ * yet is declined too, so registry errors are the tree path's as well).
+ */
+int hd_serde_encode_text(hd_serde_t *s, int32_t schema_id, const hd_jtoks_t *T,
+                         const hd_env_text_t *env, const void **frame, size_t *len);
 
 /* Decodes a frame into a new JSON event (*event, caller decrefs). */
 int hd_serde_decode(hd_serde_t *s, const void *buf, size_t len, json_t **event,

@@ -33,16 +33,22 @@ herald_err_t herald_fail(herald_err_t err, char *errstr, size_t errstr_size,
 
 void herald_event_fill_defaults(herald_event_t *ev)
 {
+        char id[HD_UUID_STRLEN + 1];
+        int64_t now = hd_now_ms();
+
+        hd_uuid7_at(id, now);
+        herald_event_fill_defaults_with(ev, id, now);
+}
+
+void herald_event_fill_defaults_with(herald_event_t *ev, const char *id, int64_t now)
+{
         const hd_event_type_t *t =
                 hd_catalogue_find(json_string_value(json_object_get(ev->json, "type")) ?: "");
-        char id[HD_UUID_STRLEN + 1];
 
-        if (!json_object_get(ev->json, "id")) {
-                hd_uuid7(id);
+        if (!json_object_get(ev->json, "id"))
                 json_object_set_new(ev->json, "id", json_string(id));
-        }
         if (!json_object_get(ev->json, "occurred_at"))
-                json_object_set_new(ev->json, "occurred_at", json_integer(hd_now_ms()));
+                json_object_set_new(ev->json, "occurred_at", json_integer(now));
         if (!json_object_get(ev->json, "source"))
                 json_object_set_new(ev->json, "source", json_string("billing"));
         if (t && !json_object_get(ev->json, "action"))
@@ -218,6 +224,7 @@ void herald_producer_destroy(herald_producer_t *p)
         }
         if (p->serde)
                 hd_serde_destroy(p->serde);
+        hd_jtoks_free(&p->toks);
         if (p->reg)
                 hd_registry_destroy(p->reg);
         hd_config_destroy(p->cfg);
@@ -243,6 +250,7 @@ typedef struct herald_frame {
         const char *key; /* NULL: unkeyed */
         size_t key_len;
         const char *id;
+        size_t id_len;
 } herald_frame_t;
 
 /*
@@ -252,9 +260,14 @@ typedef struct herald_frame {
 static herald_err_t herald_prepare(herald_producer_t *p, const herald_event_t *ev,
                                    herald_frame_t *f, char *errstr, size_t errstr_size)
 {
-        const char *type = json_string_value(json_object_get(ev->json, "type"));
+        const char *type;
         const hd_event_type_t *t;
         int r;
+
+        if (!herald_event_tree((herald_event_t *)ev))
+                return herald_fail(HERALD_ERR_INVALID, errstr, errstr_size,
+                                   "the event's JSON could not be read again");
+        type = json_string_value(json_object_get(ev->json, "type"));
 
         if (!(t = hd_catalogue_find(type ?: "")))
                 return herald_fail(HERALD_ERR_UNKNOWN_TYPE, errstr, errstr_size,
@@ -267,17 +280,57 @@ static herald_err_t herald_prepare(herald_producer_t *p, const herald_event_t *e
         f->key = f->ordered ? json_string_value(json_object_get(ev->json, "account_id")) : NULL;
         f->key_len = f->key ? strlen(f->key) : 0;
         f->id = herald_event_id(ev) ?: "";
+        f->id_len = strlen(f->id);
         return HERALD_OK;
 }
 
-static herald_msg_t *herald_msg_new(const char *id, herald_delivery_cb *cb, void *opaque)
+/*
+ * The fast path: text (one JSON event) validated, encoded and routed into f
+ * straight from its tokens, as herald_prepare does from its tree with the
+ * defaults d added. 0, or -1: declined (herald_prepare gives the verdict and the
+ * message). Called with serde_lock held.
+ */
+static int herald_prepare_toks(herald_producer_t *p, const hd_jtoks_t *T,
+                               const hd_env_text_t *env, herald_frame_t *f)
 {
-        size_t n = strlen(id) + 1;
-        herald_msg_t *msg = hd_malloc(sizeof(*msg) + n);
+        const hd_jtok_t *v;
+
+        f->ordered = herald_type_ordered(p->cfg, env->t);
+        if (hd_serde_encode_text(p->serde, f->ordered ? p->id_ordered : p->id_unordered, T,
+                                 env, &f->buf, &f->len))
+                return -1;
+        v = &T->v[env->id];
+        f->id = v->s;
+        f->id_len = v->len;
+        f->key = NULL;
+        f->key_len = 0;
+        if (f->ordered && env->account_id >= 0) {
+                v = &T->v[env->account_id];
+                f->key = v->s;
+                f->key_len = v->len;
+        }
+        return 0;
+}
+
+static int herald_prepare_text(herald_producer_t *p, const char *text,
+                               const hd_env_defaults_t *d, herald_frame_t *f)
+{
+        hd_env_text_t env;
+
+        if (hd_jtoks_parse(&p->toks, text) || hd_event_envelope_text(&p->toks, d, &env))
+                return -1;
+        return herald_prepare_toks(p, &p->toks, &env, f);
+}
+
+static herald_msg_t *herald_msg_new(const char *id, size_t len, herald_delivery_cb *cb,
+                                    void *opaque)
+{
+        herald_msg_t *msg = hd_malloc(sizeof(*msg) + len + 1);
 
         msg->cb = cb;
         msg->opaque = opaque;
-        memcpy(msg->id, id, n);
+        memcpy(msg->id, id, len);
+        msg->id[len] = '\0';
         return msg;
 }
 
@@ -322,27 +375,17 @@ static void herald_poll_some(herald_producer_t *p)
                 rd_kafka_poll(p->rk, 0);
 }
 
-herald_err_t herald_emit(herald_producer_t *p, const herald_event_t *ev,
-                         herald_delivery_cb *cb, void *opaque, char *errstr,
-                         size_t errstr_size)
+/* Sends the frame prepared under serde_lock, and releases the lock. */
+static herald_err_t herald_send_locked(herald_producer_t *p, herald_frame_t *f,
+                                       herald_delivery_cb *cb, void *opaque, char *errstr,
+                                       size_t errstr_size)
 {
-        herald_frame_t f;
-        herald_msg_t *msg;
+        herald_msg_t *msg = herald_msg_new(f->id, f->id_len, cb, opaque);
         rd_kafka_resp_err_t kerr;
-        herald_err_t err;
         void *copy;
 
-        if (!p || !ev)
-                return herald_fail(HERALD_ERR_ARG, errstr, errstr_size,
-                                   "producer and event are required");
-        pthread_mutex_lock(&p->serde_lock);
-        if ((err = herald_prepare(p, ev, &f, errstr, errstr_size))) {
-                pthread_mutex_unlock(&p->serde_lock);
-                return err;
-        }
-        msg = herald_msg_new(f.id, cb, opaque);
         /* librdkafka copies the frame out of the serde's buffer into the message. */
-        kerr = herald_producev(p, &f, (void *)f.buf, RD_KAFKA_MSG_F_COPY, msg);
+        kerr = herald_producev(p, f, (void *)f->buf, RD_KAFKA_MSG_F_COPY, msg);
         if (kerr != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                 pthread_mutex_unlock(&p->serde_lock);
                 if (kerr) {
@@ -353,45 +396,144 @@ herald_err_t herald_emit(herald_producer_t *p, const herald_event_t *ev,
                 herald_poll_some(p);
                 return HERALD_OK;
         }
-        /* Queue full: wait for room with a private copy, the lock released. */
-        copy = hd_malloc(f.len);
-        memcpy(copy, f.buf, f.len);
+        /* Queue full: wait for room with a private copy, the lock released. The key
+         * and id may live in the serde's tokens: copied too. */
+        copy = hd_malloc(f->len + f->key_len);
+        memcpy(copy, f->buf, f->len);
+        if (f->key_len)
+                memcpy((char *)copy + f->len, f->key, f->key_len);
         pthread_mutex_unlock(&p->serde_lock);
-        f.buf = copy;
-        return herald_produce_blocking(p, &f, copy, msg, errstr, errstr_size);
+        f->buf = copy;
+        if (f->key)
+                f->key = (char *)copy + f->len;
+        return herald_produce_blocking(p, f, copy, msg, errstr, errstr_size);
+}
+
+herald_err_t herald_emit(herald_producer_t *p, const herald_event_t *ev,
+                         herald_delivery_cb *cb, void *opaque, char *errstr,
+                         size_t errstr_size)
+{
+        herald_frame_t f;
+        herald_err_t err;
+
+        if (!p || !ev)
+                return herald_fail(HERALD_ERR_ARG, errstr, errstr_size,
+                                   "producer and event are required");
+        pthread_mutex_lock(&p->serde_lock);
+        if ((!ev->text || herald_prepare_toks(p, &ev->toks, &ev->env, &f)) &&
+            (err = herald_prepare(p, ev, &f, errstr, errstr_size))) {
+                pthread_mutex_unlock(&p->serde_lock);
+                return err;
+        }
+        return herald_send_locked(p, &f, cb, opaque, errstr, errstr_size);
+}
+
+/* The defaults herald_event_from_json gives an event (herald_event_fill_defaults). */
+static void herald_text_defaults(hd_env_defaults_t *d, char id[HD_UUID_STRLEN + 1])
+{
+        d->occurred_at = hd_now_ms();
+        hd_uuid7_at(id, d->occurred_at); /* one clock read for both */
+        d->id = id;
+        d->source = "billing";
+        d->action = d->entity = NULL;
+}
+
+herald_err_t herald_emit_json(herald_producer_t *p, const char *json,
+                              herald_delivery_cb *cb, void *opaque, char *errstr,
+                              size_t errstr_size)
+{
+        char id[HD_UUID_STRLEN + 1];
+        hd_env_defaults_t d;
+        herald_frame_t f;
+        herald_event_t *ev;
+        herald_err_t err;
+
+        if (!p || !json)
+                return herald_fail(HERALD_ERR_ARG, errstr, errstr_size,
+                                   "producer and json are required");
+        herald_text_defaults(&d, id);
+        pthread_mutex_lock(&p->serde_lock);
+        if (!herald_prepare_text(p, json, &d, &f))
+                return herald_send_locked(p, &f, cb, opaque, errstr, errstr_size);
+        pthread_mutex_unlock(&p->serde_lock);
+        /* Declined: the tree path gives the verdict and the message. */
+        if ((err = herald_event_parse(json, 0, &ev, errstr, errstr_size)))
+                return err;
+        pthread_mutex_lock(&p->serde_lock);
+        if ((err = herald_prepare(p, ev, &f, errstr, errstr_size)))
+                pthread_mutex_unlock(&p->serde_lock);
+        else
+                err = herald_send_locked(p, &f, cb, opaque, errstr, errstr_size);
+        herald_event_destroy(ev);
+        return err;
+}
+
+/* One block: frame, key and id, so keeping many costs one allocation each. */
+static herald_encoded_t *herald_encoded_new(const herald_frame_t *f)
+{
+        herald_encoded_t *enc = hd_malloc(sizeof(*enc) + f->len + f->key_len + f->id_len + 1);
+
+        enc->ordered = f->ordered;
+        enc->len = f->len;
+        enc->has_key = f->key != NULL;
+        enc->key_len = f->key_len;
+        memcpy(enc->data, f->buf, f->len);
+        if (f->key_len)
+                memcpy(enc->data + f->len, f->key, f->key_len);
+        memcpy(enc->data + f->len + f->key_len, f->id, f->id_len);
+        enc->data[f->len + f->key_len + f->id_len] = '\0';
+        return enc;
 }
 
 herald_err_t herald_encode(herald_producer_t *p, const herald_event_t *ev,
                            herald_encoded_t **out, char *errstr, size_t errstr_size)
 {
         herald_frame_t f;
-        herald_encoded_t *enc;
         herald_err_t err;
-        size_t idn;
 
         if (!p || !ev || !out)
                 return herald_fail(HERALD_ERR_ARG, errstr, errstr_size,
                                    "producer, event and out are required");
         *out = NULL;
         pthread_mutex_lock(&p->serde_lock);
-        if ((err = herald_prepare(p, ev, &f, errstr, errstr_size))) {
+        if ((!ev->text || herald_prepare_toks(p, &ev->toks, &ev->env, &f)) &&
+            (err = herald_prepare(p, ev, &f, errstr, errstr_size))) {
                 pthread_mutex_unlock(&p->serde_lock);
                 return err;
         }
-        /* One block: frame, key and id, so keeping many costs one allocation each. */
-        idn = strlen(f.id) + 1;
-        enc = hd_malloc(sizeof(*enc) + f.len + f.key_len + idn);
-        enc->ordered = f.ordered;
-        enc->len = f.len;
-        enc->has_key = f.key != NULL;
-        enc->key_len = f.key_len;
-        memcpy(enc->data, f.buf, f.len);
-        if (f.key_len)
-                memcpy(enc->data + f.len, f.key, f.key_len);
-        memcpy(enc->data + f.len + f.key_len, f.id, idn);
+        *out = herald_encoded_new(&f);
         pthread_mutex_unlock(&p->serde_lock);
-        *out = enc;
         return HERALD_OK;
+}
+
+herald_err_t herald_encode_json(herald_producer_t *p, const char *json,
+                                herald_encoded_t **out, char *errstr, size_t errstr_size)
+{
+        char id[HD_UUID_STRLEN + 1];
+        hd_env_defaults_t d;
+        herald_frame_t f;
+        herald_event_t *ev;
+        herald_err_t err;
+
+        if (!p || !json || !out)
+                return herald_fail(HERALD_ERR_ARG, errstr, errstr_size,
+                                   "producer, json and out are required");
+        *out = NULL;
+        herald_text_defaults(&d, id);
+        pthread_mutex_lock(&p->serde_lock);
+        if (!herald_prepare_text(p, json, &d, &f)) {
+                *out = herald_encoded_new(&f);
+                pthread_mutex_unlock(&p->serde_lock);
+                return HERALD_OK;
+        }
+        pthread_mutex_unlock(&p->serde_lock);
+        /* Declined: the tree path, validated first for its messages (field paths). */
+        if ((err = herald_event_parse(json, 0, &ev, errstr, errstr_size)))
+                return err;
+        if (!(err = herald_event_validate(ev, errstr, errstr_size)))
+                err = herald_encode(p, ev, out, errstr, errstr_size);
+        herald_event_destroy(ev);
+        return err;
 }
 
 herald_err_t herald_emit_encoded(herald_producer_t *p, herald_encoded_t *enc,
@@ -412,11 +554,12 @@ herald_err_t herald_emit_encoded(herald_producer_t *p, herald_encoded_t *enc,
         f.key = enc->has_key ? (const char *)enc->data + enc->len : NULL;
         f.key_len = enc->key_len;
         f.id = (const char *)enc->data + enc->len + enc->key_len;
+        f.id_len = strlen(f.id);
         /* librdkafka frees what it is given; the block also holds the key and id. */
         payload = hd_malloc(f.len);
         memcpy(payload, enc->data, f.len);
         f.buf = payload;
-        err = herald_produce_blocking(p, &f, payload, herald_msg_new(f.id, cb, opaque), errstr,
+        err = herald_produce_blocking(p, &f, payload, herald_msg_new(f.id, f.id_len, cb, opaque), errstr,
                                       errstr_size);
         free(enc);
         if (!err)

@@ -55,27 +55,13 @@ static void hd_report(hd_prod_stats_t *st, long lineno, const char *problem)
         st->invalid++;
 }
 
-/* Parses one line (herald_emit/herald_encode validate it); NULL, reported, when
- * it is not a JSON object. */
-static herald_event_t *hd_parse_line(const char *line, long lineno, hd_prod_stats_t *st)
-{
-        herald_event_t *ev = NULL;
-        char err[512];
-
-        if (herald_event_from_json(line, &ev, err, sizeof(err))) {
-                hd_report(st, lineno, err);
-                herald_event_destroy(ev);
-                return NULL;
-        }
-        return ev;
-}
-
-static void hd_send(herald_producer_t *p, herald_event_t *ev, long lineno,
-                    hd_prod_stats_t *st)
+/* Validates, encodes and sends one line (herald_emit_json: straight from the text
+ * when it has the usual shape); an invalid line is reported and not sent. */
+static void hd_send(herald_producer_t *p, const char *line, long lineno, hd_prod_stats_t *st)
 {
         char err[512];
 
-        if (herald_emit(p, ev, hd_on_delivery, st, err, sizeof(err)))
+        if (herald_emit_json(p, line, hd_on_delivery, st, err, sizeof(err)))
                 hd_report(st, lineno, err); /* invalid, too large or refused: not sent */
         else
                 st->sent++;
@@ -112,13 +98,9 @@ static void hd_stream(herald_producer_t *p, FILE *in, hd_prod_stats_t *st)
         ssize_t len;
 
         while ((len = getline(&line, &cap, in)) != -1) {
-                herald_event_t *ev;
                 if (++st->lines, hd_has_nul(line, len, st->lines, st) || hd_blank(line))
                         continue;
-                if ((ev = hd_parse_line(line, st->lines, st))) {
-                        hd_send(p, ev, st->lines, st);
-                        herald_event_destroy(ev);
-                }
+                hd_send(p, line, st->lines, st);
         }
         free(line);
 }
@@ -137,15 +119,11 @@ static void hd_strict(herald_producer_t *p, FILE *in, hd_prod_stats_t *st)
         ssize_t len;
 
         while ((len = getline(&line, &lcap, in)) != -1) {
-                herald_event_t *ev;
                 herald_encoded_t *enc = NULL;
                 if (++st->lines, hd_has_nul(line, len, st->lines, st) || hd_blank(line))
                         continue;
-                if (!(ev = hd_parse_line(line, st->lines, st)))
-                        continue;
-                /* Validated first for the same messages as before (field paths). */
-                if (herald_event_validate(ev, err, sizeof(err)) ||
-                    herald_encode(p, ev, &enc, err, sizeof(err))) {
+                /* Validated (herald_event_validate's messages), then encoded. */
+                if (herald_encode_json(p, line, &enc, err, sizeof(err))) {
                         hd_report(st, st->lines, err);
                 } else if (!st->invalid) {
                         if (n == cap) {
@@ -157,7 +135,6 @@ static void hd_strict(herald_producer_t *p, FILE *in, hd_prod_stats_t *st)
                 } else {
                         herald_encoded_destroy(enc); /* nothing will be sent anyway */
                 }
-                herald_event_destroy(ev);
         }
         free(line);
         for (long i = 0; i < n; i++) {

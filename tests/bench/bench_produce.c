@@ -5,6 +5,7 @@
  * the baseline. Driven by tests/bench/produce.sh.
  *
  *   bench_produce EVENTS.jsonl [DISTINCT]      -> prints c_api_events_per_s=N
+ *   bench_produce --setters EVENTS.jsonl [DISTINCT]  (events built field by field)
  *   bench_produce --encode EVENTS.jsonl OUT    -> frames for kcat -K/-D
  *
  * Every line is emitted once. DISTINCT (default: all) is how many events are
@@ -12,6 +13,9 @@
  * account, type and fields; only the event id repeats), so the events stay in the
  * CPU cache as they do in billing, which builds an event and emits it at once.
  * All of them built first (the default) measures events cold in memory.
+ * Events from herald_event_from_json are encoded from their text's tokens;
+ * --setters builds them with herald_event_new and the setters instead (encoded
+ * from their tree).
  */
 #include "herald/herald.h"
 #include "hd_catalogue.h"
@@ -70,7 +74,52 @@ static void on_delivery(const char *id, herald_err_t err, const char *errstr, vo
                 hd_acked++;
 }
 
-static int run_api(char **lines, size_t n, size_t distinct)
+/* Sets every leaf of obj (under prefix) on ev with the typed setters. */
+static int set_fields(herald_event_t *ev, const char *prefix, json_t *obj)
+{
+        const char *key;
+        json_t *v;
+        char path[300], err[256];
+
+        json_object_foreach(obj, key, v) {
+                herald_err_t r;
+                snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", key);
+                if (!strcmp(path, "type"))
+                        continue;
+                if (json_is_object(v)) {
+                        if (set_fields(ev, path, v))
+                                return -1;
+                        continue;
+                }
+                r = json_is_string(v)    ? herald_event_set_string(ev, path, json_string_value(v),
+                                                                   err, sizeof(err))
+                    : json_is_integer(v) ? herald_event_set_long(ev, path, json_integer_value(v),
+                                                                 err, sizeof(err))
+                    : json_is_boolean(v) ? herald_event_set_bool(ev, path, json_is_true(v), err,
+                                                                 sizeof(err))
+                                         : herald_event_set_null(ev, path, err, sizeof(err));
+                if (r)
+                        return fprintf(stderr, "bench: %s: %s\n", path, err), -1;
+        }
+        return 0;
+}
+
+static int build_event(const char *line, int setters, herald_event_t **ev, char *err,
+                       size_t errsz)
+{
+        json_t *j;
+        int r;
+
+        if (!setters)
+                return herald_event_from_json(line, ev, err, errsz);
+        j = json_loads(line, 0, NULL);
+        r = herald_event_new(json_string_value(json_object_get(j, "type")) ?: "", ev, err, errsz) ||
+            set_fields(*ev, "", j);
+        json_decref(j);
+        return r;
+}
+
+static int run_api(char **lines, size_t n, size_t distinct, int setters)
 {
         herald_producer_t *p;
         herald_event_t **evs = hd_calloc(distinct, sizeof(*evs));
@@ -83,7 +132,7 @@ static int run_api(char **lines, size_t n, size_t distinct)
         }
         /* Events are built before the clock starts: billing has them in memory. */
         for (size_t i = 0; i < distinct; i++)
-                if (herald_event_from_json(lines[i], &evs[i], err, sizeof(err)))
+                if (build_event(lines[i], setters, &evs[i], err, sizeof(err)))
                         return fprintf(stderr, "bench: line %zu: %s\n", i + 1, err), 1;
         t0 = hd_mono_us();
         c0 = thread_cpu_us();
@@ -151,11 +200,15 @@ int main(int argc, char **argv)
         if (argc == 4 && !strcmp(argv[1], "--encode")) {
                 lines = load_lines(argv[2], &n);
                 rc = run_encode(lines, n, argv[3]);
-        } else if (argc == 2 || argc == 3) {
+        } else if (argc >= 2 && argc <= 4) {
+                int setters = !strcmp(argv[1], "--setters");
                 size_t distinct;
-                lines = load_lines(argv[1], &n);
-                distinct = argc == 3 ? strtoul(argv[2], NULL, 10) : n;
-                rc = run_api(lines, n, distinct && distinct < n ? distinct : n);
+                if ((setters && argc == 2) || (!setters && argc == 4))
+                        return fprintf(stderr, "usage: bench_produce [--setters] EVENTS.jsonl "
+                                               "[DISTINCT]\n"), 2;
+                lines = load_lines(argv[1 + setters], &n);
+                distinct = argc == 3 + setters ? strtoul(argv[2 + setters], NULL, 10) : n;
+                rc = run_api(lines, n, distinct && distinct < n ? distinct : n, setters);
         } else {
                 fprintf(stderr, "usage: bench_produce EVENTS.jsonl [DISTINCT] | --encode EVENTS.jsonl OUT\n");
                 return 2;

@@ -3,7 +3,8 @@
 # (libherald) and through `herald produce` (JSON lines), each against kcat producing
 # the same already-encoded frames with the same keys, partitioner, idempotence and
 # acks, in the same run against the same `herald dev` stack. The machine is shared,
-# so the runs alternate (kcat, C API, kcat, CLI, kcat, C API cold, ...) for ROUNDS
+# so the runs alternate (kcat, C API, kcat, CLI, kcat, C API cold, kcat, C API
+# setters, ...) for ROUNDS
 # rounds and every ratio is taken against the mean of the kcat runs either side of
 # it; the median and the range over the rounds are printed.
 set -euo pipefail
@@ -56,8 +57,8 @@ kcat_run() {
   rate "$t0" "$t1"
 }
 # The C API: DISTINCT events built before the clock, then n herald_emit + flush.
-api_run() {
-  "$bin/bench_produce" "$work/events.jsonl" "$1" |
+api_run() { # DISTINCT [--setters]
+  "$bin/bench_produce" ${2:-} "$work/events.jsonl" "$1" |
     sed -n 's/c_api_events_per_s=\([0-9]*\).*/\1/p'
 }
 cli_run() {
@@ -68,7 +69,7 @@ cli_run() {
   rate "$t0" "$t1"
 }
 
-declare -a r_api r_cli r_cold all_k rates_api rates_cli rates_cold
+declare -a r_api r_cli r_cold r_set all_k rates_api rates_cli rates_cold rates_set
 k=$(kcat_run); all_k+=("$k")
 for r in $(seq "$rounds"); do
   m0=$(mock_cpu)
@@ -81,7 +82,10 @@ for r in $(seq "$rounds"); do
   d=$(api_run 0); k2=$(kcat_run); r_cold+=("$(python3 -c "print($d / (($k + $k2) / 2))")")
   echo "round $r: c_api_cold $d, kcat $k2 (mock thread: $(python3 -c "print('%.2f' % ($(mock_cpu) - $m0))") s CPU this round for $((6 * n)) events)" >&2
   k=$k2; all_k+=("$k")
-  rates_api+=("$a"); rates_cli+=("$c"); rates_cold+=("$d")
+  e=$(api_run 1000 --setters); k2=$(kcat_run); r_set+=("$(python3 -c "print($e / (($k + $k2) / 2))")")
+  echo "round $r: c_api_setters $e, kcat $k2" >&2
+  k=$k2; all_k+=("$k")
+  rates_api+=("$a"); rates_cli+=("$c"); rates_cold+=("$d"); rates_set+=("$e")
 done
 
 summary() { # name target scale values...
@@ -98,6 +102,8 @@ summary "kcat_events_per_s (x1000)" - 1000 "${all_k[@]}"
 summary "c_api_events_per_s (x1000)" - 1000 "${rates_api[@]}"
 summary "cli_events_per_s (x1000)" - 1000 "${rates_cli[@]}"
 summary "c_api_cold_events_per_s (x1000)" - 1000 "${rates_cold[@]}"
+summary "c_api_setters_events_per_s (x1000)" - 1000 "${rates_set[@]}"
 summary "c_api_ratio" 0.8 1 "${r_api[@]}"
 summary "cli_ratio" 0.5 1 "${r_cli[@]}"
 summary "c_api_cold_ratio" - 1 "${r_cold[@]}"
+summary "c_api_setters_ratio" - 1 "${r_set[@]}"

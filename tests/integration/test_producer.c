@@ -520,6 +520,138 @@ static void test_event_json_reader(void)
         check_json_same(""); /* the text ends inside the object */
 }
 
+/* Frame, key, routing and id of an encoded event (from herald_internal.h). */
+static int same_encoded(const herald_encoded_t *a, const herald_encoded_t *b)
+{
+        return a && b && a->ordered == b->ordered && a->has_key == b->has_key &&
+               a->len == b->len && a->key_len == b->key_len &&
+               !memcmp(a->data, b->data, a->len + a->key_len) &&
+               !strcmp((const char *)a->data + a->len + a->key_len,
+                       (const char *)b->data + b->len + b->key_len);
+}
+
+/*
+ * The text fast path (events from JSON and herald_emit_json/herald_encode_json)
+ * against the tree path, through the API: for every type's sample event the
+ * same frame, key, topic and id; a setter after herald_event_from_json is never
+ * lost (the event is then encoded from its tree, built on demand with the
+ * defaults chosen when it was read); and every invalid line gets the message the
+ * tree path gives, word for word.
+ */
+static void test_text_fast_path(void)
+{
+        static const char *const bad[] = {
+                "{\"type\":\"nope\",\"data\":{}}", "[1]", "{\"type\":\"account.created\"",
+                "{\"type\":\"account.created\",\"data\":{}}",
+                "{\"type\":\"account.created\",\"account_id\":\"A\",\"data\":{}}",
+                "{\"type\":\"account.created\",\"account_id\":\"A\",\"data\":{\"account\":"
+                "{\"name\":5}}}",
+                "{\"type\":\"account.created\",\"account_id\":\"A\",\"x\":1,\"data\":{}}",
+                "{\"type\":\"account.created\",\"account_id\":\"A\",\"action\":\"NO\","
+                "\"data\":{}}",
+                "{\"type\":\"bill_run.started\",\"account_id\":\"A\",\"data\":{}}",
+        };
+        herald_producer_t *p = NULL;
+        char err[512] = "", want[512];
+
+        HD_CHECK_MSG(herald_producer_new(env.config_path, &p, err, sizeof(err)) == HERALD_OK,
+                     "%s", err);
+        if (!p)
+                return;
+        for (size_t i = 0; i < hd_catalogue_count(); i++) {
+                json_t *sample = hd_catalogue_sample(hd_catalogue_get(i));
+                char *text, *text2;
+                herald_event_t *fast = NULL, *tree = NULL;
+                herald_encoded_t *ef = NULL, *et = NULL, *ej = NULL, *e2 = NULL;
+
+                json_object_set_new(sample, "id", json_string("evt-1"));
+                json_object_set_new(sample, "occurred_at", json_integer(1764115200000));
+                text = json_dumps(sample, JSON_COMPACT);
+                HD_CHECK(herald_event_from_json(text, &fast, err, sizeof(err)) == HERALD_OK);
+                HD_CHECK_MSG(fast && fast->text, "%s: not on the fast path", text);
+                HD_CHECK(herald_event_from_json(text, &tree, err, sizeof(err)) == HERALD_OK);
+                /* A setter (here to the same id) moves the event to its tree. */
+                HD_CHECK(herald_event_set_string(tree, "id", herald_event_id(fast), err,
+                                                 sizeof(err)) == HERALD_OK);
+                HD_CHECK(tree && !tree->text);
+                HD_CHECK_MSG(herald_encode(p, fast, &ef, err, sizeof(err)) == HERALD_OK, "%s", err);
+                HD_CHECK_MSG(herald_encode(p, tree, &et, err, sizeof(err)) == HERALD_OK, "%s", err);
+                HD_CHECK_MSG(herald_encode_json(p, text, &ej, err, sizeof(err)) == HERALD_OK, "%s",
+                             err);
+                HD_CHECK_MSG(same_encoded(ef, et) && same_encoded(ef, ej), "%s: paths differ",
+                             text);
+                /* A value set after reading is what gets sent. */
+                HD_CHECK(herald_event_set_string(fast, "id", "changed-id", err, sizeof(err)) ==
+                         HERALD_OK);
+                json_object_set_new(sample, "id", json_string("changed-id"));
+                text2 = json_dumps(sample, JSON_COMPACT);
+                herald_encoded_destroy(ef);
+                HD_CHECK(herald_encode(p, fast, &ef, err, sizeof(err)) == HERALD_OK);
+                HD_CHECK(herald_encode_json(p, text2, &e2, err, sizeof(err)) == HERALD_OK);
+                HD_CHECK_MSG(same_encoded(ef, e2), "%s: setter lost", text2);
+                herald_encoded_destroy(ef), herald_encoded_destroy(et);
+                herald_encoded_destroy(ej), herald_encoded_destroy(e2);
+                herald_event_destroy(fast), herald_event_destroy(tree);
+                free(text), free(text2);
+                json_decref(sample);
+        }
+        /* Without id and occurred_at, an event from JSON gets them when read; a
+         * tree built later (validate, a setter) has the same ones. */
+        for (size_t i = 0; i < hd_catalogue_count(); i++) {
+                json_t *sample = hd_catalogue_sample(hd_catalogue_get(i));
+                herald_event_t *ev = NULL;
+                herald_encoded_t *ef = NULL, *et = NULL;
+                char *text = json_dumps(sample, JSON_COMPACT), id[80];
+
+                HD_CHECK(herald_event_from_json(text, &ev, err, sizeof(err)) == HERALD_OK);
+                if (!ev)
+                        continue;
+                snprintf(id, sizeof(id), "%s", herald_event_id(ev));
+                HD_CHECK_INT_EQ(strlen(id), 36);
+                HD_CHECK(herald_encode(p, ev, &ef, err, sizeof(err)) == HERALD_OK);
+                HD_CHECK_MSG(herald_event_validate(ev, err, sizeof(err)) == HERALD_OK, "%s", err);
+                HD_CHECK_STR_EQ(json_string_value(json_object_get(ev->json, "id")), id);
+                HD_CHECK(herald_event_set_string(ev, "source", "billing", err, sizeof(err)) ==
+                         HERALD_OK);
+                HD_CHECK(!ev->text);
+                HD_CHECK_STR_EQ(herald_event_id(ev), id);
+                HD_CHECK(herald_encode(p, ev, &et, err, sizeof(err)) == HERALD_OK);
+                HD_CHECK_MSG(same_encoded(ef, et), "%s: the late tree differs", text);
+                herald_encoded_destroy(ef), herald_encoded_destroy(et);
+                herald_event_destroy(ev);
+                free(text);
+                json_decref(sample);
+        }
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                herald_event_t *ev = NULL;
+                herald_encoded_t *enc = NULL;
+                herald_err_t code, got;
+
+                /* What herald produce said before: from_json, then emit. */
+                code = herald_event_from_json(bad[i], &ev, want, sizeof(want));
+                if (!code)
+                        code = herald_emit(p, ev, NULL, NULL, want, sizeof(want));
+                herald_event_destroy(ev);
+                ev = NULL;
+                HD_CHECK_MSG(code != HERALD_OK, "%s accepted", bad[i]);
+                got = herald_emit_json(p, bad[i], NULL, NULL, err, sizeof(err));
+                HD_CHECK_INT_EQ(got, code);
+                HD_CHECK_STR_EQ(err, want);
+                /* --strict before: from_json, validate, then encode. */
+                code = herald_event_from_json(bad[i], &ev, want, sizeof(want));
+                if (!code && !(code = herald_event_validate(ev, want, sizeof(want))))
+                        code = herald_encode(p, ev, &enc, want, sizeof(want));
+                herald_event_destroy(ev);
+                herald_encoded_destroy(enc);
+                enc = NULL;
+                got = herald_encode_json(p, bad[i], &enc, err, sizeof(err));
+                HD_CHECK(got == code && !enc);
+                HD_CHECK_STR_EQ(err, want);
+        }
+        HD_CHECK_INT_EQ(herald_flush(p, 10000, err, sizeof(err)), HERALD_OK);
+        herald_producer_destroy(p);
+}
+
 /* A NUL byte cuts a C string short: such lines are reported, never half-read. */
 static void test_cli_nul_bytes(void)
 {
@@ -572,6 +704,7 @@ int main(void)
         test_cli();
         test_cli_strict_too_large();
         test_event_json_reader();
+        test_text_fast_path();
         test_backpressure();
         test_cli_nul_bytes();
         test_example();

@@ -114,6 +114,17 @@ herald_err_t herald_emit_encoded(herald_producer_t *p, herald_encoded_t *enc,
                                  size_t errstr_size);
 void herald_encoded_destroy(herald_encoded_t *enc);
 
+/* One JSON event in text, as herald_event_from_json reads it: herald_emit_json is
+ * herald_event_from_json then herald_emit, herald_encode_json is
+ * herald_event_from_json, herald_event_validate then herald_encode (the same
+ * verdicts and messages), without building the event when the text has the usual
+ * shape (it is then encoded straight from the text). */
+herald_err_t herald_emit_json(herald_producer_t *p, const char *json,
+                              herald_delivery_cb *cb, void *opaque, char *errstr,
+                              size_t errstr_size);
+herald_err_t herald_encode_json(herald_producer_t *p, const char *json,
+                                herald_encoded_t **out, char *errstr, size_t errstr_size);
+
 /* Serves delivery callbacks; returns how many ran. */
 int herald_poll(herald_producer_t *p, int timeout_ms);
 
