@@ -328,18 +328,9 @@ static void hd_enc_put(hd_enc_t *E, const void *p, size_t n)
 
 static void hd_enc_long(hd_enc_t *E, int64_t v)
 {
-        uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
         unsigned char b[10];
-        size_t n = 0;
 
-        do {
-                b[n] = (unsigned char)(z & 0x7f);
-                z >>= 7;
-                if (z)
-                        b[n] |= 0x80;
-                n++;
-        } while (z);
-        hd_enc_put(E, b, n);
+        hd_enc_put(E, b, hd_avro_put_long(v, b));
 }
 
 static int hd_enc_mismatch(hd_enc_t *E, const hd_path_t *path, const char *want)

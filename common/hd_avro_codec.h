@@ -22,6 +22,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 #include "hd_avro_node.h"
 
 /* Decodes one datum from buf; *consumed = bytes used. NULL with "at byte N: …". */
@@ -40,5 +41,21 @@ json_t *hd_avro_decode(const hd_anode_t *schema, const unsigned char *buf, size_
 int hd_avro_encode(const hd_anode_t *schema, const json_t *j, const char *data_record,
                    int strict, unsigned char *out, size_t cap, size_t *len, char *errstr,
                    size_t errstr_size);
+
+/* The Avro zig-zag varint of v into b (at most 10 bytes); returns its length. */
+static inline size_t hd_avro_put_long(int64_t v, unsigned char b[10])
+{
+        uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+        size_t n = 0;
+
+        do {
+                b[n] = (unsigned char)(z & 0x7f);
+                z >>= 7;
+                if (z)
+                        b[n] |= 0x80;
+                n++;
+        } while (z);
+        return n;
+}
 
 #endif

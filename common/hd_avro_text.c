@@ -1,5 +1,6 @@
 /* hd_avro_text: see hd_avro_text.h. */
 #include "hd_avro_text.h"
+#include "hd_avro_codec.h"
 #include "hd_util.h"
 
 #include <limits.h>
@@ -328,20 +329,12 @@ static inline int hd_te_long(hd_tenc_t *E, int64_t v)
 {
         uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
         unsigned char b[10];
-        size_t n = 0;
 
         if (z < 0x80 && E->len < E->cap) { /* one byte: lengths, indexes, small numbers */
                 E->out[E->len++] = (unsigned char)z;
                 return 0;
         }
-        do {
-                b[n] = (unsigned char)(z & 0x7f);
-                z >>= 7;
-                if (z)
-                        b[n] |= 0x80;
-                n++;
-        } while (z);
-        return hd_te_put(E, b, n);
+        return hd_te_put(E, b, hd_avro_put_long(v, b));
 }
 
 static int hd_te_nullable(const hd_anode_t *n)

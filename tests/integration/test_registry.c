@@ -36,45 +36,11 @@ static hd_registry_t *client(void)
         return hd_registry_new(&o, err, sizeof(err));
 }
 
-typedef struct { char *p; size_t n; } buf_t;
-
-static size_t on_data(char *d, size_t s, size_t n, void *o)
-{
-        buf_t *b = o;
-        b->p = realloc(b->p, b->n + s * n + 1);
-        memcpy(b->p + b->n, d, s * n);
-        b->n += s * n;
-        b->p[b->n] = 0;
-        return s * n;
-}
-
-/* Raw HTTP: returns the status, *body the answer. */
-static long http(const char *method, const char *path, const char *body, char **out)
-{
-        CURL *c = curl_easy_init();
-        char url[512];
-        buf_t b = {calloc(1, 1), 0};
-        long status = 0;
-
-        snprintf(url, sizeof(url), "%s%s", hd_url, path);
-        curl_easy_setopt(c, CURLOPT_URL, url);
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-        if (body)
-                curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-        curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-        curl_easy_perform(c);
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-        curl_easy_cleanup(c);
-        *out = b.p;
-        return status;
-}
-
 static void expect_http(const char *method, const char *path, const char *body,
                         long status, const char *fragment)
 {
         char *out = NULL;
-        long got = http(method, path, body, &out);
+        long got = hd_test_http(hd_url, method, path, body, &out);
 
         HD_CHECK_MSG(got == status, "%s %s: status %ld, want %ld (%s)", method, path, got,
                      status, out);

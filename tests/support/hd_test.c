@@ -2,6 +2,7 @@
 #include "hd_test.h"
 #include "hd_util.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -87,4 +88,43 @@ int hd_test_wait_for(int (*fn)(void *), void *arg, int want, int timeout_ms)
         while ((got = fn(arg)) < want && hd_mono_us() < deadline)
                 usleep(50000);
         return got;
+}
+
+typedef struct hd_test_buf {
+        char *p;
+        size_t n;
+} hd_test_buf_t;
+
+static size_t hd_test_on_data(char *d, size_t s, size_t n, void *o)
+{
+        hd_test_buf_t *b = o;
+
+        b->p = realloc(b->p, b->n + s * n + 1);
+        memcpy(b->p + b->n, d, s * n);
+        b->n += s * n;
+        b->p[b->n] = 0;
+        return s * n;
+}
+
+long hd_test_http(const char *base, const char *method, const char *path, const char *body,
+                  char **out)
+{
+        CURL *c = curl_easy_init();
+        char url[1200];
+        hd_test_buf_t b = {calloc(1, 1), 0};
+        long status = 0;
+
+        snprintf(url, sizeof(url), "%s%s", base, path);
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+        if (body)
+                curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, hd_test_on_data);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+        curl_easy_perform(c);
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_cleanup(c);
+        *out = b.p;
+        return status;
 }

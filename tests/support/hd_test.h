@@ -89,4 +89,11 @@ const char *hd_test_src(const char *rel);
  */
 int hd_test_wait_for(int (*fn)(void *), void *arg, int want, int timeout_ms);
 
+/*
+ * One plain HTTP request: method to base + path with body (NULL: none). Returns
+ * the status (0: no answer); *out gets the answer body (malloc'd, never NULL).
+ */
+long hd_test_http(const char *base, const char *method, const char *path, const char *body,
+                  char **out);
+
 #endif
