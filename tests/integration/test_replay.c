@@ -96,21 +96,12 @@ static void create_sub(void)
 static void produce(int first, int n)
 {
         herald_producer_t *p = NULL;
-        char err[256], name[32], acct[16];
+        char err[256];
 
         HD_CHECK_MSG(herald_producer_new(conf, &p, err, sizeof(err)) == HERALD_OK, "%s", err);
         if (!p)
                 return;
-        for (int i = first; i < first + n; i++) {
-                herald_event_t *ev = NULL;
-                snprintf(acct, sizeof(acct), "ACC-%d", i % 5);
-                snprintf(name, sizeof(name), "svc-%02d", i);
-                ev = hd_test_service_event(acct, name);
-                HD_CHECK(ev != NULL);
-                ids[i] = hd_strdup(herald_event_id(ev));
-                HD_CHECK(herald_emit(p, ev, NULL, NULL, err, sizeof(err)) == HERALD_OK);
-                herald_event_destroy(ev);
-        }
+        HD_CHECK_INT_EQ(hd_test_emit_services(p, first, n, "ACC-%d", 5, "svc-%02d", ids), 0);
         HD_CHECK(herald_flush(p, 10000, err, sizeof(err)) == HERALD_OK);
         herald_producer_destroy(p);
 }

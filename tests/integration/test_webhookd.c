@@ -133,22 +133,12 @@ static void write_config(rx_t *rx)
 static void produce_events(int first, int n)
 {
         herald_producer_t *p = NULL;
-        char err[256], name[32];
+        char err[256];
 
         HD_CHECK_MSG(herald_producer_new(conf, &p, err, sizeof(err)) == HERALD_OK, "%s", err);
         if (!p)
                 return;
-        for (int i = first; i < first + n; i++) {
-                herald_event_t *ev = NULL;
-                char acct[16];
-                snprintf(acct, sizeof(acct), "ACC-%d", i % NACC);
-                snprintf(name, sizeof(name), "svc-%02d", i);
-                ev = hd_test_service_event(acct, name);
-                HD_CHECK(ev != NULL);
-                ids[i] = hd_strdup(herald_event_id(ev));
-                HD_CHECK(herald_emit(p, ev, NULL, NULL, err, sizeof(err)) == HERALD_OK);
-                herald_event_destroy(ev);
-        }
+        HD_CHECK_INT_EQ(hd_test_emit_services(p, first, n, "ACC-%d", NACC, "svc-%02d", ids), 0);
         for (int i = 0; first == 0 && i < 5; i++) { /* invoice.posted -> sB (always 500) */
                 herald_event_t *ev = NULL;
                 herald_event_from_json(

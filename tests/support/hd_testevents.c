@@ -1,7 +1,10 @@
 /* hd_testevents: see hd_testevents.h. */
 #include "hd_testevents.h"
 
+#include "hd_util.h"
+
 #include <stddef.h>
+#include <stdio.h>
 
 herald_event_t *hd_test_service_event(const char *acct, const char *name)
 {
@@ -22,4 +25,25 @@ herald_event_t *hd_test_service_event(const char *acct, const char *name)
                 return NULL;
         }
         return ev;
+}
+
+int hd_test_emit_services(herald_producer_t *p, int first, int n, const char *acct_fmt,
+                          int nacc, const char *name_fmt, char **ids)
+{
+        char acct[64], name[64], err[256];
+        int failed = 0;
+
+        for (int i = first; i < first + n; i++) {
+                herald_event_t *ev;
+                snprintf(acct, sizeof(acct), acct_fmt, i % nacc);
+                snprintf(name, sizeof(name), name_fmt, i);
+                if (!(ev = hd_test_service_event(acct, name))) {
+                        failed++;
+                        continue;
+                }
+                ids[i] = hd_strdup(herald_event_id(ev));
+                failed += herald_emit(p, ev, NULL, NULL, err, sizeof(err)) != HERALD_OK;
+                herald_event_destroy(ev);
+        }
+        return failed;
 }
