@@ -28,9 +28,9 @@ static void produce(int first, int n)
         char err[256];
 
         HD_CHECK_MSG(herald_producer_new(conf, &p, err, sizeof(err)) == HERALD_OK, "%s", err);
-        if (p)
-            HD_CHECK_INT_EQ(hd_test_emit_services(p, first, n, "ACC-%02d", NACC, "svc-%03d", ids), 0);
         if (p) {
+                HD_CHECK_INT_EQ(hd_test_emit_services(p, first, n, "ACC-%02d", NACC, "svc-%03d",
+                                                      ids), 0);
                 HD_CHECK(herald_flush(p, 10000, err, sizeof(err)) == HERALD_OK);
                 herald_producer_destroy(p);
         }
