@@ -133,7 +133,7 @@ throughput() {
   sub_create 1000
   produce "$n" 1000
   whd_start
-  [ -n "${PERF_OUT:-}" ] && { perf record -F 999 --call-graph dwarf,16384 -p "$whd_pid" -o "$PERF_OUT" 2>/dev/null & perf_pid=$!; }
+  [ -n "${PERF_OUT:-}" ] && { perf record -F 999 ${PERF_ARGS:---call-graph dwarf,16384} -p "$whd_pid" -o "$PERF_OUT" 2>/dev/null & perf_pid=$!; }
   wait_for 300 nginx_count_at_least "$n" || echo "throughput: not all delivered" >&2
   [ -n "${PERF_OUT:-}" ] && { kill -INT $perf_pid; wait $perf_pid || true; }
   [ -n "${DEBUG_METRICS:-}" ] && curl -s "$(sed -n 's/.*metrics on \(http[^ ]*\).*/\1/p' "$work/whd.out")" | grep -E "latency_seconds_(sum|count)|deliveries_total" >&2
