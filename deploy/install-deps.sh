@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages herald needs to build, test and benchmark.
 # Idempotent: runs apt-get update/install only when something is missing.
 #   deploy/install-deps.sh            build + test packages
-#   deploy/install-deps.sh --bench    also the benchmark baselines (kcat, nginx, wrk, postfix)
+#   deploy/install-deps.sh --bench    also the benchmark baselines (kcat, nginx with its
+#                                     Lua module, wrk, postfix)
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
@@ -10,7 +11,7 @@ pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libjansson-dev libmicrohttpd-dev openssl curl python3 python3-aiosmtpd python3-avro
       python3-yaml ca-certificates)
 if [ "${1:-}" = "--bench" ]; then
-  pkgs+=(kcat nginx wrk postfix)
+  pkgs+=(kcat nginx libnginx-mod-http-lua wrk postfix)
 fi
 
 missing=()

@@ -541,8 +541,8 @@ herald_err_t herald_emit_encoded(herald_producer_t *p, herald_encoded_t *enc,
                                  size_t errstr_size)
 {
         herald_frame_t f;
-        herald_err_t err;
-        void *payload;
+        herald_msg_t *msg;
+        rd_kafka_resp_err_t kerr;
 
         if (!p || !enc) {
                 free(enc);
@@ -555,16 +555,21 @@ herald_err_t herald_emit_encoded(herald_producer_t *p, herald_encoded_t *enc,
         f.key_len = enc->key_len;
         f.id = (const char *)enc->data + enc->len + enc->key_len;
         f.id_len = strlen(f.id);
-        /* librdkafka frees what it is given; the block also holds the key and id. */
-        payload = hd_malloc(f.len);
-        memcpy(payload, enc->data, f.len);
-        f.buf = payload;
-        err = herald_produce_blocking(p, &f, payload, herald_msg_new(f.id, f.id_len, cb, opaque), errstr,
-                                      errstr_size);
+        f.buf = enc->data;
+        msg = herald_msg_new(f.id, f.id_len, cb, opaque);
+        /* librdkafka copies the frame into its message (one allocation for both);
+         * enc stays ours, so a full queue is waited out with it. */
+        while ((kerr = herald_producev(p, &f, enc->data, RD_KAFKA_MSG_F_COPY, msg)) ==
+               RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                rd_kafka_poll(p->rk, 100);
         free(enc);
-        if (!err)
-                herald_poll_some(p);
-        return err;
+        if (kerr) {
+                free(msg);
+                return herald_fail(HERALD_ERR_KAFKA, errstr, errstr_size, "produce: %s",
+                                   rd_kafka_err2str(kerr));
+        }
+        herald_poll_some(p);
+        return HERALD_OK;
 }
 
 void herald_encoded_destroy(herald_encoded_t *enc)

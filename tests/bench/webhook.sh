@@ -5,7 +5,9 @@
 #   throughput  deliveries/s to nginx (HTTPS, keep-alive, 204 to POST) vs wrk
 #               POSTing a body of the same size with the same headers and the same
 #               connection count to the same nginx, same run; target ratio >= 0.5
-#   ordered     10,000 events, `herald listen --delay-ms 0-5`, concurrency 100,
+#   ordered     10,000 events, a receiver answering after a uniform 0..5 ms (nginx
+#               with its Lua module; ORDERED_RX=listen: `herald listen --delay-ms
+#               0-5`, which also verifies every signature), concurrency 100,
 #               keys 1/10/100/10,000 on the ordered topic and once unordered;
 #               elapsed (first to last arrival) / ideal, ideal = 10,000 x 2.5 ms /
 #               min(keys, 100); target <= 1.5
@@ -13,7 +15,7 @@
 #               (<= 128 MiB), then everything delivered once it is back
 # Environment: WEBHOOK_EVENTS (throughput, 30000), WEBHOOK_CONNS (8), WRK_SECONDS (10),
 # ORDERED_EVENTS (10000), ORDERED_KEYS ("1 10 100 10000 unordered"), ORDERED_DELAY (0-5),
-# ORDERED_WORKERS (100), MEMORY_EVENTS (100000); HERALD_WEBHOOKD (another daemon binary,
+# ORDERED_WORKERS (100), ORDERED_RX (nginx|listen), MEMORY_EVENTS (100000); HERALD_WEBHOOKD (another daemon binary,
 # for before/after), WHD_KAFKA_EXTRA (kafka settings), DEBUG_METRICS=1, PERF_OUT=FILE.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -88,10 +90,18 @@ whd_start() {
   wait_for 60 has_line "$work/whd.out" "consuming as group" || { cat "$work/whd.err" >&2; exit 1; }
 }
 
-nginx_start() { # PORT
+nginx_start() { # PORT [DELAY_MS_MAX: answer after a uniform 0..MAX ms, through Lua]
+  local answer='if ($request_method != POST) { return 405; }
+      return 204;' modules=
+  if [ -n "${2:-}" ]; then
+    modules="load_module /usr/lib/nginx/modules/ndk_http_module.so;
+load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;"
+    answer="content_by_lua_block { ngx.sleep(math.random(0, $2) / 1000) ngx.exit(204) }"
+  fi
   mkdir -p "$work/nginx"
   rm -f "$work/nginx/access.log"
   cat >"$work/nginx/nginx.conf" <<EOF
+$modules
 daemon off;
 worker_processes 1;
 error_log $work/nginx/error.log warn;
@@ -109,8 +119,7 @@ http {
     ssl_certificate_key $HERALD_DEV_KEY;
     location / {
       access_log $work/nginx/access.log bench buffer=256k flush=100ms;
-      if (\$request_method != POST) { return 405; }
-      return 204;
+      $answer
     }
   }
 }
@@ -165,24 +174,40 @@ PY
 }
 
 ordered_row() { # KEYS|unordered
-  local n=${ORDERED_EVENTS:-10000} keys=$1 extra= port st el ideal
+  local n=${ORDERED_EVENTS:-10000} keys=$1 extra= port st el ideal delay=${ORDERED_DELAY:-0-5}
   [ "$keys" = unordered ] && keys=$n \
     extra='producer = { out_of_order = [ "account.service.state_changed" ]; };'
   dev_start
-  rm -f "$work/rx.jsonl"
-  "$bin/herald" listen --listen 127.0.0.1:0 --cert "$HERALD_DEV_CERT" --key "$HERALD_DEV_KEY" \
-    --secret "$secret" --out "$work/rx.jsonl" --delay-ms "${ORDERED_DELAY:-0-5}" >"$work/rx.out" 2>"$work/rx.err" &
-  rx_pid=$!
-  wait_for 10 has_line "$work/rx.out" "listening on" || { cat "$work/rx.err" >&2; exit 1; }
-  port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/rx.out" | head -1)
+  if [ "${ORDERED_RX:-nginx}" = listen ]; then
+    rm -f "$work/rx.jsonl"
+    "$bin/herald" listen --listen 127.0.0.1:0 --cert "$HERALD_DEV_CERT" --key "$HERALD_DEV_KEY" \
+      --secret "$secret" --out "$work/rx.jsonl" --delay-ms "$delay" >"$work/rx.out" 2>"$work/rx.err" &
+    rx_pid=$!
+    wait_for 10 has_line "$work/rx.out" "listening on" || { cat "$work/rx.err" >&2; exit 1; }
+    port=$(sed -n 's/.*127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/rx.out" | head -1)
+  else
+    [ "${delay%%-*}" = 0 ] || { echo "ordered: the nginx receiver delays 0..MAX ms" >&2; exit 2; }
+    port=$($tool port)
+    nginx_start "$port" "${delay#*-}"
+  fi
   whd_conf "${ORDERED_WORKERS:-100}" 100 "0s,1s,1s" "$port" "$extra"
   sub_create 100
   produce "$n" "$keys"
   whd_start
-  wait_for 600 listen_count_at_least "$n" || echo "ordered: not all delivered" >&2
+  if [ "${ORDERED_RX:-nginx}" = listen ]; then
+    wait_for 600 listen_count_at_least "$n" || echo "ordered: not all delivered" >&2
+  else
+    wait_for 600 nginx_count_at_least "$n" || echo "ordered: not all delivered" >&2
+  fi
   [ -n "${DEBUG_METRICS:-}" ] && curl -s "$(sed -n 's/.*metrics on \(http[^ ]*\).*/\1/p' "$work/whd.out")" | grep -E "latency_seconds_(sum|count)|deliveries_total" >&2
   [ -n "${DEBUG_METRICS:-}" ] && echo "cpu_ticks=$(awk '{print $14+$15}' /proc/$whd_pid/stat)" >&2
-  st=$($tool listen "$work/rx.jsonl")
+  if [ "${ORDERED_RX:-nginx}" = listen ]; then
+    st=$($tool listen "$work/rx.jsonl")
+  else
+    stop whd_pid
+    sleep 0.2 # the access log is flushed every 100 ms
+    st=$($tool nginx "$work/nginx/access.log" herald-webhookd | cut -d' ' -f1-4)
+  fi
   el=$(echo "$st" | field elapsed_s)
   ideal=$(python3 -c "print('%.3f' % ($n * 0.0025 / min($keys, 100)))")
   printf 'ordered: %-9s keys=%-5s %s ideal_s=%s ratio=%s (target <= 1.5)\n' "$1" "$keys" "$st" \
