@@ -49,9 +49,9 @@ static void post(const char *ca_file, hd_wh_result_t *res)
         snprintf(h[0], sizeof(h[0]), "webhook-id: msg_e1");
         snprintf(h[1], sizeof(h[1]), "webhook-timestamp: %ld", now);
         snprintf(h[2], sizeof(h[2]), "webhook-signature: %s", sig);
-        void *curl = NULL;
-        hd_wh_post(&curl, "https://hooks.dev.test/hook", body, hdrs, 3, NULL, &o, res);
-        curl_easy_cleanup(curl);
+        hd_wh_conn_t *conn = hd_wh_conn_new(&o);
+        hd_wh_post(conn, "https://hooks.dev.test/hook", body, strlen(body), hdrs, 3, NULL, res);
+        hd_wh_conn_free(conn);
 }
 
 int main(void)
@@ -60,7 +60,7 @@ int main(void)
         hd_wh_target_opts_t bare = {0};
         hd_cidr_t allow;
         char err[256];
-        void *handle = NULL;
+        hd_wh_conn_t *handle;
         pid_t pid;
 
         curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -86,17 +86,18 @@ int main(void)
         HD_CHECK_INT_EQ(res.status, 302); /* reported as is: never followed */
         hd_test_stop(pid, 0);
 
-        hd_wh_post(&handle, "https://127.0.0.1/hook", "{}", NULL, 0, NULL, &bare, &res);
+        handle = hd_wh_conn_new(&bare);
+        hd_wh_post(handle, "https://127.0.0.1/hook", "{}", 2, NULL, 0, NULL, &res);
         HD_CHECK(res.refused);
         HD_CHECK_CONTAINS(res.error, "resolves to 127.0.0.1 (loopback)");
-        hd_wh_post(&handle, "https://localhost/hook", "{}", NULL, 0, NULL, &bare, &res);
+        hd_wh_post(handle, "https://localhost/hook", "{}", 2, NULL, 0, NULL, &res);
         HD_CHECK(res.refused);
         hd_cidr_parse("127.0.0.0/8", &allow, err, sizeof(err));
         bare.allow = &allow;
         bare.nallow = 1;
-        hd_wh_post(&handle, "https://127.0.0.1/hook", "{}", NULL, 0, NULL, &bare, &res);
+        hd_wh_post(handle, "https://127.0.0.1/hook", "{}", 2, NULL, 0, NULL, &res);
         HD_CHECK(!res.refused); /* allowed through; nothing listens on 443 */
-        curl_easy_cleanup(handle);
+        hd_wh_conn_free(handle);
         HD_CHECK_INT_EQ(res.status, 0);
         curl_global_cleanup();
         return hd_test_finish("test_wh_http");

@@ -22,6 +22,7 @@ int main(void)
         const char *secrets[] = {"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"};
         char err[256], id[128], h[3][1024];
         char *body = hd_wh_body(ev, sub, err, sizeof(err));
+        hd_webhook_keys_t *keys;
         json_t *parsed;
 
         HD_CHECK_MSG(body != NULL, "%s", err);
@@ -36,13 +37,16 @@ int main(void)
         HD_CHECK(json_equal(json_object_get(parsed, "data"), json_object_get(ev, "data")));
         hd_wh_message_id(ev, sub, id, sizeof(id));
         HD_CHECK_STR_EQ(id, "msg_0190-e1_sub-1");
-        HD_CHECK(hd_wh_headers(sub, id, 1764115300, body, h, err, sizeof(err)) == 0);
+        keys = hd_webhook_keys_new();
+        HD_CHECK(hd_wh_headers(keys, sub, id, 1764115300, body, strlen(body), h, err,
+                               sizeof(err)) == 0);
         HD_CHECK_STR_EQ(h[0], "webhook-id: msg_0190-e1_sub-1");
         HD_CHECK_STR_EQ(h[1], "webhook-timestamp: 1764115300");
         HD_CHECK(hd_webhook_verify(secrets, 1, id, "1764115300", h[2] + 19, body, strlen(body),
                                    1764115300, 300, err, sizeof(err)) == 0);
         json_decref(parsed);
         free(body);
+        hd_webhook_keys_free(keys);
 
         /* A parameter naming a token this event type cannot offer fails cleanly. */
         json_object_set_new(json_object_get(json_object_get(sub, "webhook"), "parameters"),
