@@ -72,10 +72,81 @@ static void hd_wh_put_str(hd_wh_buf_t *b, const char *s)
         hd_wh_put(s, strlen(s), b);
 }
 
-/* Compact JSON of v, exactly as json_dumps would write it inside the body. */
-static void hd_wh_put_json(hd_wh_buf_t *b, const json_t *v)
+/* A string of printable ASCII without quote or backslash is written as it is;
+ * anything else goes through jansson (escapes, UTF-8 checks) exactly as before. */
+static int hd_wh_plain(const char *s, size_t n)
 {
-        json_dump_callback(v, hd_wh_put, b, JSON_COMPACT | JSON_ENCODE_ANY);
+        for (size_t i = 0; i < n; i++)
+                if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f || s[i] == '"' ||
+                    s[i] == '\\')
+                        return 0;
+        return 1;
+}
+
+static int hd_wh_put_string(hd_wh_buf_t *b, const char *s, size_t n)
+{
+        json_t *tmp;
+        int rc;
+
+        if (hd_wh_plain(s, n)) {
+                hd_wh_put("\"", 1, b);
+                hd_wh_put(s, n, b);
+                return hd_wh_put("\"", 1, b);
+        }
+        tmp = json_stringn_nocheck(s, n);
+        rc = tmp ? json_dump_callback(tmp, hd_wh_put, b, JSON_COMPACT | JSON_ENCODE_ANY) : -1;
+        json_decref(tmp);
+        return rc;
+}
+
+/*
+ * Compact JSON of v, byte for byte what json_dumps(JSON_COMPACT) writes (keys in
+ * insertion order), without its per-call loop-check table: the event tree is
+ * acyclic (decoded or parsed). 0, or -1 when jansson would refuse it too.
+ */
+static int hd_wh_put_json(hd_wh_buf_t *b, const json_t *v, int depth)
+{
+        const char *key;
+        json_t *item;
+        size_t i;
+        char num[32];
+        int rc = 0;
+
+        if (depth > 2048) /* bounded recursion (jansson parses no deeper either) */
+                return -1;
+        switch (json_typeof(v)) {
+        case JSON_OBJECT:
+                hd_wh_put("{", 1, b);
+                i = 0;
+                json_object_foreach((json_t *)v, key, item) {
+                        if (i++)
+                                hd_wh_put(",", 1, b);
+                        if (hd_wh_put_string(b, key, strlen(key)) || hd_wh_put(":", 1, b) ||
+                            hd_wh_put_json(b, item, depth + 1))
+                                return -1;
+                }
+                return hd_wh_put("}", 1, b);
+        case JSON_ARRAY:
+                hd_wh_put("[", 1, b);
+                json_array_foreach(v, i, item) {
+                        if ((i && hd_wh_put(",", 1, b)) || hd_wh_put_json(b, item, depth + 1))
+                                return -1;
+                }
+                return hd_wh_put("]", 1, b);
+        case JSON_STRING:
+                return hd_wh_put_string(b, json_string_value(v), json_string_length(v));
+        case JSON_INTEGER:
+                rc = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+                return hd_wh_put(num, (size_t)rc, b);
+        case JSON_TRUE:
+                return hd_wh_put("true", 4, b);
+        case JSON_FALSE:
+                return hd_wh_put("false", 5, b);
+        case JSON_NULL:
+                return hd_wh_put("null", 4, b);
+        default: /* reals: jansson's own formatting */
+                return json_dump_callback(v, hd_wh_put, b, JSON_COMPACT | JSON_ENCODE_ANY);
+        }
 }
 
 char *hd_wh_body(const json_t *event, const json_t *sub, char *errstr, size_t errstr_size)
@@ -86,8 +157,9 @@ char *hd_wh_body(const json_t *event, const json_t *sub, char *errstr, size_t er
         const json_t *data = json_object_get(event, "data");
         const json_t *account = json_object_get(event, "account_id");
         json_t *params = NULL;
-        hd_wh_buf_t b = {NULL, 0, 1024};
+        hd_wh_buf_t b = {NULL, 0, 768}; /* under malloc's large-request size */
         char ts[40];
+        int rc;
 
         if (!id || !type || !data) {
                 hd_seterr(errstr, errstr_size, "event lacks id, type or data");
@@ -99,26 +171,29 @@ char *hd_wh_body(const json_t *event, const json_t *sub, char *errstr, size_t er
                       sizeof(ts));
         b.p = hd_malloc(b.cap);
         hd_wh_put_str(&b, "{\"id\":");
-        hd_wh_put_json(&b, id);
+        rc = hd_wh_put_json(&b, id, 0);
         hd_wh_put_str(&b, ",\"type\":");
-        hd_wh_put_json(&b, type);
+        rc |= hd_wh_put_json(&b, type, 0);
         hd_wh_put_str(&b, ",\"timestamp\":\"");
         hd_wh_put_str(&b, ts);
         hd_wh_put_str(&b, "\",\"account_id\":");
-        if (account)
-                hd_wh_put_json(&b, account);
-        else
-                hd_wh_put_str(&b, "null");
+        rc |= hd_wh_put_json(&b, account ? account : json_null(), 0);
         hd_wh_put_str(&b, ",\"data\":");
-        hd_wh_put_json(&b, data);
+        rc |= hd_wh_put_json(&b, data, 0);
         hd_wh_put_str(&b, ",\"parameters\":");
         if (params)
-                hd_wh_put_json(&b, params);
+                rc |= hd_wh_put_json(&b, params, 0);
         else
                 hd_wh_put_str(&b, "{}");
         hd_wh_put_str(&b, "}");
         b.p[b.len] = '\0';
         json_decref(params);
+        if (rc) {
+                free(b.p);
+                hd_seterr(errstr, errstr_size, "event cannot be written as JSON "
+                          "(invalid UTF-8?)");
+                return NULL;
+        }
         return b.p;
 }
 

@@ -48,6 +48,31 @@ int main(void)
         free(body);
         hd_webhook_keys_free(keys);
 
+        /* Byte for byte what jansson writes, for every kind of value and escape. */
+        {
+                json_t *odd = json_loads(
+                        "{\"id\":\"e\\u00e9\\\"2\",\"type\":\"account.service.state_changed\","
+                        "\"occurred_at\":1764115200123,\"data\":{\"s\":\"a\\\\b/c\\n\\t\\u0001\\u007f"
+                        "\\u20ac\\ud83d\\ude00\",\"n\":-42,\"r\":0.1,\"r2\":1e300,\"r3\":-2.0,"
+                        "\"t\":true,\"f\":false,\"z\":null,\"a\":[1,[],{},\"x\",[null]],"
+                        "\"o\":{\"k\\\"q\":{}},\"\\u00fc\":\"\"}}", 0, NULL);
+                json_t *plain = json_loads("{\"id\":\"s2\",\"webhook\":{}}", 0, NULL);
+                json_t *want = json_pack("{s:O, s:O, s:s, s:n, s:O, s:{}}", "id",
+                                         json_object_get(odd, "id"), "type",
+                                         json_object_get(odd, "type"), "timestamp",
+                                         "2025-11-26T00:00:00.123Z", "account_id", "data",
+                                         json_object_get(odd, "data"), "parameters");
+                char *got = hd_wh_body(odd, plain, err, sizeof(err));
+                char *text = json_dumps(want, JSON_COMPACT);
+                HD_CHECK_MSG(got != NULL, "%s", err);
+                HD_CHECK_STR_EQ(got ? got : "", text);
+                free(got);
+                free(text);
+                json_decref(want);
+                json_decref(plain);
+                json_decref(odd);
+        }
+
         /* A parameter naming a token this event type cannot offer fails cleanly. */
         json_object_set_new(json_object_get(json_object_get(sub, "webhook"), "parameters"),
                             "bad", json_string("{{bill_run.id}}"));
