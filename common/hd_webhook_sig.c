@@ -28,34 +28,122 @@ static int hd_sig_key(const char *secret, unsigned char *key, size_t *keylen, ch
         return 0;
 }
 
-/* base64 HMAC-SHA256 of id.timestamp.body into out (45 bytes with NUL). */
-static int hd_sig_compute(const char *secret, const char *msg_id, const char *ts,
-                          const void *body, size_t len, char out[64], char *errstr,
-                          size_t errstr_size)
+/* One secret's HMAC context, keyed once: EVP_MAC_init with a NULL key restarts it
+ * from the saved inner and outer states without running the key schedule again. */
+typedef struct hd_sig_key {
+        char *secret;
+        EVP_MAC_CTX *ctx;
+} hd_sig_key_t;
+
+struct hd_webhook_keys {
+        EVP_MAC *hmac;
+        hd_sig_key_t key[HD_SIG_KEYS_MAX];
+        size_t n, next; /* next: the slot replaced when all are taken */
+};
+
+hd_webhook_keys_t *hd_webhook_keys_new(void)
 {
-        unsigned char key[200], mac[EVP_MAX_MD_SIZE];
-        size_t keylen = 0, maclen = 0;
+        return hd_calloc(1, sizeof(hd_webhook_keys_t));
+}
+
+static void hd_sig_key_clear(hd_sig_key_t *k)
+{
+        EVP_MAC_CTX_free(k->ctx);
+        if (k->secret) {
+                OPENSSL_cleanse(k->secret, strlen(k->secret));
+                free(k->secret);
+        }
+        k->secret = NULL;
+        k->ctx = NULL;
+}
+
+void hd_webhook_keys_free(hd_webhook_keys_t *keys)
+{
+        if (!keys)
+                return;
+        for (size_t i = 0; i < keys->n; i++)
+                hd_sig_key_clear(&keys->key[i]);
+        EVP_MAC_free(keys->hmac);
+        free(keys);
+}
+
+/* The keyed context of secret, from the cache or made now; NULL with the reason. */
+static EVP_MAC_CTX *hd_sig_ctx(hd_webhook_keys_t *keys, const char *secret, char *errstr,
+                               size_t errstr_size)
+{
+        unsigned char raw[200];
+        size_t rawlen = 0, slot;
         OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", "SHA256", 0),
                                OSSL_PARAM_construct_end()};
-        EVP_MAC *hmac;
-        EVP_MAC_CTX *ctx = NULL;
+        EVP_MAC_CTX *ctx;
         int ok;
 
-        if (hd_sig_key(secret, key, &keylen, errstr, errstr_size))
-                return -1;
-        hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-        ok = hmac && (ctx = EVP_MAC_CTX_new(hmac)) && EVP_MAC_init(ctx, key, keylen, params) &&
-             EVP_MAC_update(ctx, (const unsigned char *)msg_id, strlen(msg_id)) &&
-             EVP_MAC_update(ctx, (const unsigned char *)".", 1) &&
-             EVP_MAC_update(ctx, (const unsigned char *)ts, strlen(ts)) &&
-             EVP_MAC_update(ctx, (const unsigned char *)".", 1) &&
-             EVP_MAC_update(ctx, body, len) && EVP_MAC_final(ctx, mac, &maclen, sizeof(mac));
-        EVP_MAC_CTX_free(ctx);
-        EVP_MAC_free(hmac);
-        OPENSSL_cleanse(key, sizeof(key));
-        if (!ok)
+        for (size_t i = 0; i < keys->n; i++)
+                if (!strcmp(keys->key[i].secret, secret))
+                        return keys->key[i].ctx;
+        if (hd_sig_key(secret, raw, &rawlen, errstr, errstr_size))
+                return NULL;
+        if (!keys->hmac && !(keys->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)))
+                return hd_seterr(errstr, errstr_size, "HMAC-SHA256 unavailable"), NULL;
+        ok = (ctx = EVP_MAC_CTX_new(keys->hmac)) && EVP_MAC_init(ctx, raw, rawlen, params);
+        OPENSSL_cleanse(raw, sizeof(raw));
+        if (!ok) {
+                EVP_MAC_CTX_free(ctx);
+                return hd_seterr(errstr, errstr_size, "HMAC-SHA256 failed"), NULL;
+        }
+        if (keys->n < HD_SIG_KEYS_MAX) {
+                slot = keys->n++;
+        } else {
+                slot = keys->next;
+                keys->next = (keys->next + 1) % HD_SIG_KEYS_MAX;
+                hd_sig_key_clear(&keys->key[slot]);
+        }
+        keys->key[slot].secret = hd_strdup(secret);
+        keys->key[slot].ctx = ctx;
+        return ctx;
+}
+
+/* base64 HMAC-SHA256 of id.timestamp.body with a keyed context into out. */
+static int hd_sig_mac(EVP_MAC_CTX *ctx, const char *msg_id, const char *ts, const void *body,
+                      size_t len, char out[64], char *errstr, size_t errstr_size)
+{
+        unsigned char mac[EVP_MAX_MD_SIZE];
+        size_t maclen = 0;
+
+        if (!EVP_MAC_init(ctx, NULL, 0, NULL) ||
+            !EVP_MAC_update(ctx, (const unsigned char *)msg_id, strlen(msg_id)) ||
+            !EVP_MAC_update(ctx, (const unsigned char *)".", 1) ||
+            !EVP_MAC_update(ctx, (const unsigned char *)ts, strlen(ts)) ||
+            !EVP_MAC_update(ctx, (const unsigned char *)".", 1) ||
+            !EVP_MAC_update(ctx, body, len) || !EVP_MAC_final(ctx, mac, &maclen, sizeof(mac)))
                 return hd_seterr(errstr, errstr_size, "HMAC-SHA256 failed");
         EVP_EncodeBlock((unsigned char *)out, mac, (int)maclen);
+        return 0;
+}
+
+int hd_webhook_sign_keys(hd_webhook_keys_t *keys, const char *const *secrets, size_t nsecrets,
+                         const char *msg_id, int64_t timestamp, const void *body, size_t len,
+                         char *out, size_t outsize, char *errstr, size_t errstr_size)
+{
+        char ts[32], sig[64];
+        size_t off = 0, n;
+        EVP_MAC_CTX *ctx;
+
+        snprintf(ts, sizeof(ts), "%lld", (long long)timestamp);
+        out[0] = '\0';
+        for (size_t i = 0; i < nsecrets; i++) {
+                if (!(ctx = hd_sig_ctx(keys, secrets[i], errstr, errstr_size)) ||
+                    hd_sig_mac(ctx, msg_id, ts, body, len, sig, errstr, errstr_size))
+                        return -1;
+                n = strlen(sig);
+                if (off + (i ? 1 : 0) + 3 + n >= outsize)
+                        return hd_seterr(errstr, errstr_size, "signature buffer too small");
+                if (i)
+                        out[off++] = ' ';
+                memcpy(out + off, "v1,", 3);
+                memcpy(out + off + 3, sig, n + 1);
+                off += 3 + n;
+        }
         return 0;
 }
 
@@ -63,19 +151,25 @@ int hd_webhook_sign(const char *const *secrets, size_t nsecrets, const char *msg
                     int64_t timestamp, const void *body, size_t len, char *out,
                     size_t outsize, char *errstr, size_t errstr_size)
 {
-        char ts[32], sig[64];
-        size_t off = 0;
+        hd_webhook_keys_t *keys = hd_webhook_keys_new();
+        int rc = hd_webhook_sign_keys(keys, secrets, nsecrets, msg_id, timestamp, body, len,
+                                      out, outsize, errstr, errstr_size);
 
-        snprintf(ts, sizeof(ts), "%lld", (long long)timestamp);
-        out[0] = '\0';
-        for (size_t i = 0; i < nsecrets; i++) {
-                if (hd_sig_compute(secrets[i], msg_id, ts, body, len, sig, errstr,
-                                   errstr_size))
-                        return -1;
-                off += (size_t)snprintf(out + off, outsize > off ? outsize - off : 0,
-                                        "%sv1,%s", i ? " " : "", sig);
-        }
-        return off < outsize ? 0 : hd_seterr(errstr, errstr_size, "signature buffer too small");
+        hd_webhook_keys_free(keys);
+        return rc;
+}
+
+/* base64 HMAC-SHA256 of id.timestamp.body under one secret into out (45 bytes with NUL). */
+static int hd_sig_compute(const char *secret, const char *msg_id, const char *ts,
+                          const void *body, size_t len, char out[64], char *errstr,
+                          size_t errstr_size)
+{
+        hd_webhook_keys_t *keys = hd_webhook_keys_new();
+        EVP_MAC_CTX *ctx = hd_sig_ctx(keys, secret, errstr, errstr_size);
+        int rc = ctx ? hd_sig_mac(ctx, msg_id, ts, body, len, out, errstr, errstr_size) : -1;
+
+        hd_webhook_keys_free(keys);
+        return rc;
 }
 
 int hd_webhook_verify(const char *const *secrets, size_t nsecrets, const char *msg_id,

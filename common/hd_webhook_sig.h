@@ -19,6 +19,23 @@ int hd_webhook_sign(const char *const *secrets, size_t nsecrets, const char *msg
                     size_t outsize, char *errstr, size_t errstr_size);
 
 /*
+ * A signer's key cache: the HMAC key schedule of each secret done once and reused
+ * for every message (a sender signs thousands of messages with the same few
+ * secrets). Not thread-safe: one per thread. Holds copies of the secrets, wiped on
+ * free; at most HD_SIG_KEYS_MAX keys are kept (the oldest is replaced).
+ */
+#define HD_SIG_KEYS_MAX 16
+typedef struct hd_webhook_keys hd_webhook_keys_t;
+
+hd_webhook_keys_t *hd_webhook_keys_new(void);
+void hd_webhook_keys_free(hd_webhook_keys_t *keys);
+
+/* hd_webhook_sign with the key schedules taken from (and added to) keys. */
+int hd_webhook_sign_keys(hd_webhook_keys_t *keys, const char *const *secrets, size_t nsecrets, const char *msg_id,
+                    int64_t timestamp, const void *body, size_t len, char *out,
+                    size_t outsize, char *errstr, size_t errstr_size);
+
+/*
  * Verifies the three headers and the body against any of the secrets: the
  * timestamp must be within tolerance_s of now, and one "v1," signature must match
  * (compared in constant time). 0, or -1 with the reason.

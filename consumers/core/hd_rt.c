@@ -72,9 +72,9 @@ static int hd_rt_clients(hd_rt_t *w, char *errstr, size_t errstr_size)
                 return hd_seterr(errstr, errstr_size, "kafka consumer: %s", err);
         }
         rd_kafka_poll_set_consumer(w->consumer);
-        pthread_mutex_lock(&w->lock);
+        pthread_mutex_lock(&w->wake_lock);
         w->wakeq = rd_kafka_queue_get_consumer(w->consumer);
-        pthread_mutex_unlock(&w->lock);
+        pthread_mutex_unlock(&w->wake_lock);
         topics = rd_kafka_topic_partition_list_new(2);
         rd_kafka_topic_partition_list_add(topics, w->cfg->topics.ordered, RD_KAFKA_PARTITION_UA);
         rd_kafka_topic_partition_list_add(topics, w->cfg->topics.unordered, RD_KAFKA_PARTITION_UA);
@@ -169,10 +169,10 @@ void hd_rt_destroy(hd_rt_t *w)
                 rd_kafka_queue_t *q;
                 /* No more wake-ups first: the close forwards the consumer queue to its
                  * own and waits on it, and a yield would end that wait early. */
-                pthread_mutex_lock(&w->lock);
+                pthread_mutex_lock(&w->wake_lock);
                 q = w->wakeq;
                 w->wakeq = NULL;
-                pthread_mutex_unlock(&w->lock);
+                pthread_mutex_unlock(&w->wake_lock);
                 if (q)
                         rd_kafka_queue_destroy(q);
                 rd_kafka_consumer_close(w->consumer); /* revokes: finish, commit, leave */

@@ -24,6 +24,10 @@
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
 
+/* Results a worker lets pile up before it wakes the loop while the work queue is
+ * not empty (hd_rt_want_wake). */
+#define HD_RT_WAKE_BATCH 16
+
 typedef struct hd_part {
         char *topic;
         int32_t partition;
@@ -92,10 +96,14 @@ struct hd_rt {
         pthread_mutex_t lock;
         hd_rt_wslot_t *idle;       /* idle workers, the last to finish on top */
         hd_job_t *todo, *todo_tail, *done;
+        size_t ndone;              /* results in done */
+        int wake_sent;             /* the loop was woken for them (hd_rt_want_wake) */
         int stop_workers;
-        /* The consumer's queue: a worker with the first finished attempt yields it so
-         * the loop's poll returns at once instead of at its timeout (NULL once the
-         * consumer is gone; guarded by lock). */
+        /* The consumer's queue: a worker with results for the loop yields it so the
+         * loop's poll returns at once instead of at its timeout (NULL once the
+         * consumer is gone; guarded by wake_lock, not lock, so that the yield does not
+         * hold up the other workers). */
+        pthread_mutex_t wake_lock;
         rd_kafka_queue_t *wakeq;
         /* counters for logs */
         long delivered, dead, retried, disabled;

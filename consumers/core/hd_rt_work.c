@@ -23,6 +23,29 @@ static void hd_rt_unidle(hd_rt_t *w, hd_rt_wslot_t *me)
         me->idle = 0;
 }
 
+static void hd_rt_wake_loop(hd_rt_t *w)
+{
+        pthread_mutex_lock(&w->wake_lock);
+        if (w->wakeq)
+                rd_kafka_queue_yield(w->wakeq);
+        pthread_mutex_unlock(&w->wake_lock);
+}
+
+/*
+ * Whether a worker should wake the loop for the results waiting (under lock): once
+ * per drain, as soon as the work queue has run dry (the loop must feed it) or a
+ * batch of results is there. While the queue is deep the loop is not needed for
+ * every single result, and each wake-up costs a context switch; a result that
+ * waits is picked up by the next batch, or by the loop's own poll timeout.
+ */
+static int hd_rt_want_wake(hd_rt_t *w)
+{
+        if (w->wake_sent || !w->done || (w->todo && w->ndone < HD_RT_WAKE_BATCH))
+                return 0;
+        w->wake_sent = 1;
+        return 1;
+}
+
 static void *hd_rt_worker(void *arg)
 {
         hd_rt_wslot_t *me = arg;
@@ -32,6 +55,7 @@ static void *hd_rt_worker(void *arg)
         for (;;) {
                 hd_job_t *job;
                 int64_t t0;
+                int wake;
 
                 pthread_mutex_lock(&w->lock);
                 while (!w->todo && !w->stop_workers) {
@@ -54,7 +78,10 @@ static void *hd_rt_worker(void *arg)
                 w->todo = job->next;
                 if (!w->todo)
                         w->todo_tail = NULL;
+                wake = hd_rt_want_wake(w);
                 pthread_mutex_unlock(&w->lock);
+                if (wake)
+                        hd_rt_wake_loop(w);
 
                 memset(&job->res, 0, sizeof(job->res));
                 job->res.retry_after_ms = -1;
@@ -63,17 +90,19 @@ static void *hd_rt_worker(void *arg)
                 job->seconds = (double)(hd_mono_us() - t0) / 1e6;
                 pthread_mutex_lock(&w->lock);
                 job->next = w->done;
-                /* The loop drains every result at once: only the first needs to wake it. */
-                if (!w->done && w->wakeq)
-                        rd_kafka_queue_yield(w->wakeq);
                 w->done = job;
+                w->ndone++;
+                wake = hd_rt_want_wake(w);
                 pthread_mutex_unlock(&w->lock);
+                if (wake) /* outside the work lock: the yield is a syscall at times */
+                        hd_rt_wake_loop(w);
         }
 }
 
 int hd_rt_workers_start(hd_rt_t *w, char *errstr, size_t errstr_size)
 {
         pthread_mutex_init(&w->lock, NULL);
+        pthread_mutex_init(&w->wake_lock, NULL);
         w->slots = hd_calloc((size_t)w->rc.workers, sizeof(*w->slots));
         for (int i = 0; i < w->rc.workers; i++) {
                 hd_rt_wslot_t *s = &w->slots[i];
@@ -322,6 +351,8 @@ void hd_rt_drain_results(hd_rt_t *w)
         pthread_mutex_lock(&w->lock);
         list = w->done;
         w->done = NULL;
+        w->ndone = 0;
+        w->wake_sent = 0;
         pthread_mutex_unlock(&w->lock);
         while (list) {
                 hd_job_t *job = list;

@@ -47,30 +47,154 @@ static void hd_wh_iso8601(int64_t ms, char *out, size_t size)
                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }
 
+/* The body is written straight into one growing buffer: no intermediate tree. */
+typedef struct hd_wh_buf {
+        char *p;
+        size_t len, cap;
+} hd_wh_buf_t;
+
+static int hd_wh_put(const char *s, size_t n, void *opaque)
+{
+        hd_wh_buf_t *b = opaque;
+
+        if (b->len + n + 1 > b->cap) {
+                while (b->len + n + 1 > b->cap)
+                        b->cap *= 2;
+                b->p = hd_realloc(b->p, b->cap);
+        }
+        memcpy(b->p + b->len, s, n);
+        b->len += n;
+        return 0;
+}
+
+static void hd_wh_put_str(hd_wh_buf_t *b, const char *s)
+{
+        hd_wh_put(s, strlen(s), b);
+}
+
+/* A string of printable ASCII without quote or backslash is written as it is;
+ * anything else goes through jansson (escapes, UTF-8 checks) exactly as before. */
+static int hd_wh_plain(const char *s, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f || s[i] == '"' ||
+                    s[i] == '\\')
+                        return 0;
+        return 1;
+}
+
+static int hd_wh_put_string(hd_wh_buf_t *b, const char *s, size_t n)
+{
+        json_t *tmp;
+        int rc;
+
+        if (hd_wh_plain(s, n)) {
+                hd_wh_put("\"", 1, b);
+                hd_wh_put(s, n, b);
+                return hd_wh_put("\"", 1, b);
+        }
+        tmp = json_stringn_nocheck(s, n);
+        rc = tmp ? json_dump_callback(tmp, hd_wh_put, b, JSON_COMPACT | JSON_ENCODE_ANY) : -1;
+        json_decref(tmp);
+        return rc;
+}
+
+/*
+ * Compact JSON of v, byte for byte what json_dumps(JSON_COMPACT) writes (keys in
+ * insertion order), without its per-call loop-check table: the event tree is
+ * acyclic (decoded or parsed). 0, or -1 when jansson would refuse it too.
+ */
+static int hd_wh_put_json(hd_wh_buf_t *b, const json_t *v, int depth)
+{
+        const char *key;
+        json_t *item;
+        size_t i;
+        char num[32];
+        int rc = 0;
+
+        if (depth > 2048) /* bounded recursion (jansson parses no deeper either) */
+                return -1;
+        switch (json_typeof(v)) {
+        case JSON_OBJECT:
+                hd_wh_put("{", 1, b);
+                i = 0;
+                json_object_foreach((json_t *)v, key, item) {
+                        if (i++)
+                                hd_wh_put(",", 1, b);
+                        if (hd_wh_put_string(b, key, strlen(key)) || hd_wh_put(":", 1, b) ||
+                            hd_wh_put_json(b, item, depth + 1))
+                                return -1;
+                }
+                return hd_wh_put("}", 1, b);
+        case JSON_ARRAY:
+                hd_wh_put("[", 1, b);
+                json_array_foreach(v, i, item) {
+                        if ((i && hd_wh_put(",", 1, b)) || hd_wh_put_json(b, item, depth + 1))
+                                return -1;
+                }
+                return hd_wh_put("]", 1, b);
+        case JSON_STRING:
+                return hd_wh_put_string(b, json_string_value(v), json_string_length(v));
+        case JSON_INTEGER:
+                rc = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+                return hd_wh_put(num, (size_t)rc, b);
+        case JSON_TRUE:
+                return hd_wh_put("true", 4, b);
+        case JSON_FALSE:
+                return hd_wh_put("false", 5, b);
+        case JSON_NULL:
+                return hd_wh_put("null", 4, b);
+        default: /* reals: jansson's own formatting */
+                return json_dump_callback(v, hd_wh_put, b, JSON_COMPACT | JSON_ENCODE_ANY);
+        }
+}
+
 char *hd_wh_body(const json_t *event, const json_t *sub, char *errstr, size_t errstr_size)
 {
         const json_t *wh = json_object_get(sub, "webhook");
-        json_t *params = hd_wh_params(event, json_object_get(wh, "parameters"), errstr,
-                                      errstr_size);
+        const json_t *pdef = json_object_get(wh, "parameters");
+        const json_t *id = json_object_get(event, "id"), *type = json_object_get(event, "type");
+        const json_t *data = json_object_get(event, "data");
+        const json_t *account = json_object_get(event, "account_id");
+        json_t *params = NULL;
+        hd_wh_buf_t b = {NULL, 0, 768}; /* under malloc's large-request size */
         char ts[40];
-        json_t *body;
-        char *text;
+        int rc;
 
-        if (!params)
-                return NULL;
-        hd_wh_iso8601(json_integer_value(json_object_get(event, "occurred_at")), ts,
-                      sizeof(ts));
-        body = json_pack("{s:O, s:O, s:s, s:O, s:O, s:o}", "id", json_object_get(event, "id"),
-                         "type", json_object_get(event, "type"), "timestamp", ts,
-                         "account_id", json_object_get(event, "account_id") ?: json_null(),
-                         "data", json_object_get(event, "data"), "parameters", params);
-        if (!body) {
+        if (!id || !type || !data) {
                 hd_seterr(errstr, errstr_size, "event lacks id, type or data");
                 return NULL;
         }
-        text = json_dumps(body, JSON_COMPACT);
-        json_decref(body);
-        return text;
+        if (json_object_size(pdef) && !(params = hd_wh_params(event, pdef, errstr, errstr_size)))
+                return NULL;
+        hd_wh_iso8601(json_integer_value(json_object_get(event, "occurred_at")), ts,
+                      sizeof(ts));
+        b.p = hd_malloc(b.cap);
+        hd_wh_put_str(&b, "{\"id\":");
+        rc = hd_wh_put_json(&b, id, 0);
+        hd_wh_put_str(&b, ",\"type\":");
+        rc |= hd_wh_put_json(&b, type, 0);
+        hd_wh_put_str(&b, ",\"timestamp\":\"");
+        hd_wh_put_str(&b, ts);
+        hd_wh_put_str(&b, "\",\"account_id\":");
+        rc |= hd_wh_put_json(&b, account ? account : json_null(), 0);
+        hd_wh_put_str(&b, ",\"data\":");
+        rc |= hd_wh_put_json(&b, data, 0);
+        hd_wh_put_str(&b, ",\"parameters\":");
+        if (params)
+                rc |= hd_wh_put_json(&b, params, 0);
+        else
+                hd_wh_put_str(&b, "{}");
+        hd_wh_put_str(&b, "}");
+        b.p[b.len] = '\0';
+        json_decref(params);
+        if (rc) {
+                free(b.p);
+                hd_seterr(errstr, errstr_size, "event cannot be written as JSON "
+                          "(invalid UTF-8?)");
+                return NULL;
+        }
+        return b.p;
 }
 
 void hd_wh_message_id(const json_t *event, const json_t *sub, char *out, size_t size)
@@ -79,8 +203,9 @@ void hd_wh_message_id(const json_t *event, const json_t *sub, char *out, size_t 
                  json_string_value(json_object_get(sub, "id")) ?: "");
 }
 
-int hd_wh_headers(const json_t *sub, const char *msg_id, int64_t now_s, const char *body,
-                  char headers[3][1024], char *errstr, size_t errstr_size)
+int hd_wh_headers(hd_webhook_keys_t *keys, const json_t *sub, const char *msg_id,
+                  int64_t now_s, const char *body, size_t len, char headers[3][1024],
+                  char *errstr, size_t errstr_size)
 {
         const json_t *arr = json_object_get(json_object_get(sub, "webhook"), "secrets"), *v;
         const char *secrets[8];
@@ -92,8 +217,8 @@ int hd_wh_headers(const json_t *sub, const char *msg_id, int64_t now_s, const ch
                         secrets[n++] = json_string_value(v);
         if (!n)
                 return hd_seterr(errstr, errstr_size, "subscription has no webhook secret");
-        if (hd_webhook_sign(secrets, n, msg_id, now_s, body, strlen(body), sig, sizeof(sig),
-                            errstr, errstr_size))
+        if (hd_webhook_sign_keys(keys, secrets, n, msg_id, now_s, body, len, sig, sizeof(sig),
+                                 errstr, errstr_size))
                 return -1;
         snprintf(headers[0], 1024, "webhook-id: %s", msg_id);
         snprintf(headers[1], 1024, "webhook-timestamp: %lld", (long long)now_s);

@@ -9,6 +9,8 @@
 #ifndef HD_WH_BODY_H
 #define HD_WH_BODY_H
 
+#include "hd_webhook_sig.h"
+
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -22,8 +24,10 @@ char *hd_wh_body(const json_t *event, const json_t *sub, char *errstr, size_t er
 /* "msg_<event id>_<subscription id>" into out. */
 void hd_wh_message_id(const json_t *event, const json_t *sub, char *out, size_t size);
 
-/* The three signature header lines ("webhook-id: …") for body at now_s. */
-int hd_wh_headers(const json_t *sub, const char *msg_id, int64_t now_s, const char *body,
-                  char headers[3][1024], char *errstr, size_t errstr_size);
+/* The three signature header lines ("webhook-id: …") for body (len bytes) at
+ * now_s, signed with the key schedules cached in keys (one per thread). */
+int hd_wh_headers(hd_webhook_keys_t *keys, const json_t *sub, const char *msg_id,
+                  int64_t now_s, const char *body, size_t len, char headers[3][1024],
+                  char *errstr, size_t errstr_size);
 
 #endif

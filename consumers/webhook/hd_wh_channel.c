@@ -18,26 +18,66 @@ static void *hd_wh_prepare(void *ctx, const json_t *event, const json_t *sub,
         return hd_wh_body(event, sub, errstr, errstr_size);
 }
 
+/* A worker's own state: its connections and its signing keys. */
+typedef struct hd_wh_worker {
+        hd_wh_conn_t *conn;
+        hd_webhook_keys_t *keys;
+} hd_wh_worker_t;
+
+static void hd_wh_worker_end(void *ctx, void *wstate)
+{
+        hd_wh_worker_t *ws = wstate;
+
+        (void)ctx;
+        if (!ws)
+                return;
+        hd_wh_conn_free(ws->conn);
+        hd_webhook_keys_free(ws->keys);
+        free(ws);
+}
+
+static hd_wh_worker_t *hd_wh_worker(hd_wh_channel_t *wc, void **wstate)
+{
+        hd_wh_worker_t *ws = *wstate;
+
+        if (ws)
+                return ws;
+        ws = hd_calloc(1, sizeof(*ws));
+        if (!(ws->conn = hd_wh_conn_new(&wc->target))) {
+                free(ws);
+                return NULL;
+        }
+        ws->keys = hd_webhook_keys_new();
+        return *wstate = ws;
+}
+
 static void hd_wh_attempt(void *ctx, void **wstate, const json_t *sub, const char *msg_id,
                           void *payload, hd_rt_result_t *res)
 {
-        hd_wh_channel_t *wc = ctx;
+        hd_wh_worker_t *ws = hd_wh_worker(ctx, wstate);
         const json_t *wh = json_object_get(sub, "webhook");
         const char *body = payload;
+        size_t len = strlen(body);
         char h[3][1024], err[256];
         const char *hdrs[3] = {h[0], h[1], h[2]};
         hd_wh_result_t r = {0};
 
+        if (!ws) { /* a network-class failure: retried like one */
+                res->outcome = HD_OUTCOME_RETRY;
+                hd_strlcpy(res->error, "cannot make a curl handle", sizeof(res->error));
+                return;
+        }
         /* A fresh timestamp and signature per attempt (DESIGN §7). */
-        if (hd_wh_headers(sub, msg_id, (int64_t)time(NULL), body, h, err, sizeof(err))) {
+        if (hd_wh_headers(ws->keys, sub, msg_id, (int64_t)time(NULL), body, len, h, err,
+                          sizeof(err))) {
                 res->refused = 1;
                 res->outcome = HD_OUTCOME_DEAD;
                 hd_strlcpy(res->reason, "signing_failed", sizeof(res->reason));
                 hd_strlcpy(res->error, err, sizeof(res->error));
                 return;
         }
-        hd_wh_post(wstate, json_string_value(json_object_get(wh, "url")), body, hdrs, 3,
-                   json_object_get(wh, "auth"), &wc->target, &r);
+        hd_wh_post(ws->conn, json_string_value(json_object_get(wh, "url")), body, len, hdrs, 3,
+                   json_object_get(wh, "auth"), &r);
         res->status = r.status;
         res->refused = r.refused;
         hd_strlcpy(res->error, r.error, sizeof(res->error));
@@ -50,13 +90,6 @@ static void hd_wh_attempt(void *ctx, void **wstate, const json_t *sub, const cha
                 snprintf(res->error, sizeof(res->error), "410 Gone from the endpoint");
         if (r.retry_after[0])
                 res->retry_after_ms = hd_retry_after_parse(r.retry_after, (int64_t)time(NULL));
-}
-
-static void hd_wh_worker_end(void *ctx, void *wstate)
-{
-        (void)ctx;
-        if (wstate)
-                curl_easy_cleanup(wstate);
 }
 
 static size_t hd_wh_max_in_flight(const json_t *sub)

@@ -30,14 +30,24 @@ typedef struct hd_wh_result {
         int refused;           /* 1: the SSRF guard refused the target (never retried) */
 } hd_wh_result_t;
 
+/* One worker's HTTP state: the curl handle (its live connections) with the options
+ * that never change set once, and the header list reused for every attempt. */
+typedef struct hd_wh_conn hd_wh_conn_t;
+
+/* A connection state for targets under opts (kept by the caller, must outlive it);
+ * NULL when curl cannot make a handle. */
+hd_wh_conn_t *hd_wh_conn_new(const hd_wh_target_opts_t *opts);
+void hd_wh_conn_free(hd_wh_conn_t *conn);
+
+#define HD_WH_MAX_HEADERS 4 /* extra header lines per attempt */
+
 /*
- * POSTs body with the given extra header lines to url. auth (may be NULL) is the
- * subscription's {"type":"basic"|"bearer"|"mtls",…}. *handle is reused across
- * calls (curl keeps its connections alive in it; NULL on the first call, freed
- * by the caller with curl_easy_cleanup). Always fills res.
+ * POSTs body (len bytes) with the given extra header lines (at most
+ * HD_WH_MAX_HEADERS) to url through conn. auth (may be NULL) is the
+ * subscription's {"type":"basic"|"bearer"|"mtls",…}. Always fills res.
  */
-void hd_wh_post(void **handle, const char *url, const char *body, const char *const *headers,
-                size_t nheaders, const json_t *auth, const hd_wh_target_opts_t *opts,
+void hd_wh_post(hd_wh_conn_t *conn, const char *url, const char *body, size_t len,
+                const char *const *headers, size_t nheaders, const json_t *auth,
                 hd_wh_result_t *res);
 
 #endif

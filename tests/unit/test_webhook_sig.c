@@ -81,9 +81,46 @@ static void test_rotation_and_refusals(void)
         }
 }
 
+/* The key cache signs exactly as a one-off signature does, message after message,
+ * across rotation, a refused secret and more secrets than it keeps. */
+static void test_key_cache(void)
+{
+        hd_webhook_keys_t *keys = hd_webhook_keys_new();
+        const char *spec[] = {SPEC_SECRET}, *bad[] = {"whsec_!!!"};
+        char secret[HD_SIG_KEYS_MAX + 4][64], sig[256], want[256], err[256];
+
+        HD_CHECK(hd_webhook_sign_keys(keys, spec, 1, SPEC_ID, 1614265330, SPEC_BODY,
+                                      strlen(SPEC_BODY), sig, sizeof(sig), err,
+                                      sizeof(err)) == 0);
+        HD_CHECK_STR_EQ(sig, SPEC_SIG);
+        HD_CHECK(hd_webhook_sign_keys(keys, spec, 1, SPEC_ID, 1614265330, SPEC_BODY,
+                                      strlen(SPEC_BODY), sig, sizeof(sig), err,
+                                      sizeof(err)) == 0);
+        HD_CHECK_STR_EQ(sig, SPEC_SIG); /* the reused context starts afresh */
+        HD_CHECK(hd_webhook_sign_keys(keys, bad, 1, "evt_1", 1, "{}", 2, sig, sizeof(sig), err,
+                                      sizeof(err)) != 0);
+        HD_CHECK_STR_EQ(err, "webhook secret is not base64");
+        for (int i = 0; i < HD_SIG_KEYS_MAX + 4; i++) {
+                const char *two[2] = {secret[i], SPEC_SECRET};
+                /* "whsec_" + base64 of 24 distinct bytes */
+                snprintf(secret[i], sizeof(secret[i]), "whsec_a2V5LW51bWJlci0wMDAwMDAwMDAw%04d",
+                         i);
+                HD_CHECK(hd_webhook_sign_keys(keys, two, 2, "evt_1", 1700000000 + i, "{}", 2,
+                                              sig, sizeof(sig), err, sizeof(err)) == 0);
+                HD_CHECK(hd_webhook_sign(two, 2, "evt_1", 1700000000 + i, "{}", 2, want,
+                                         sizeof(want), err, sizeof(err)) == 0);
+                HD_CHECK_STR_EQ(sig, want);
+        }
+        HD_CHECK(hd_webhook_sign_keys(keys, spec, 1, SPEC_ID, 1614265330, SPEC_BODY,
+                                      strlen(SPEC_BODY), sig, 20, err, sizeof(err)) != 0);
+        HD_CHECK_STR_EQ(err, "signature buffer too small");
+        hd_webhook_keys_free(keys);
+}
+
 int main(void)
 {
         test_spec_example();
         test_rotation_and_refusals();
+        test_key_cache();
         return hd_test_finish("test_webhook_sig");
 }
