@@ -92,6 +92,8 @@ struct hd_rt {
         pthread_mutex_t lock;
         hd_rt_wslot_t *idle;       /* idle workers, the last to finish on top */
         hd_job_t *todo, *todo_tail, *done;
+        int ntodo;                 /* jobs on todo */
+        int woken;                 /* the loop was yielded since it last drained done */
         int stop_workers;
         /* The consumer's queue: a worker with the first finished attempt yields it so
          * the loop's poll returns at once instead of at its timeout (NULL once the

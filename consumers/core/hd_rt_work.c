@@ -54,6 +54,7 @@ static void *hd_rt_worker(void *arg)
                 w->todo = job->next;
                 if (!w->todo)
                         w->todo_tail = NULL;
+                w->ntodo--;
                 pthread_mutex_unlock(&w->lock);
 
                 memset(&job->res, 0, sizeof(job->res));
@@ -63,10 +64,15 @@ static void *hd_rt_worker(void *arg)
                 job->seconds = (double)(hd_mono_us() - t0) / 1e6;
                 pthread_mutex_lock(&w->lock);
                 job->next = w->done;
-                /* The loop drains every result at once: only the first needs to wake it. */
-                if (!w->done && w->wakeq)
-                        rd_kafka_queue_yield(w->wakeq);
                 w->done = job;
+                /* The loop drains every result at once and comes by itself within its
+                 * poll timeout: wake it once, when the workers are about to run out of
+                 * jobs (a lane waiting for this result is such a case), not for each
+                 * result (a wake-up per message cost a context switch per message). */
+                if (!w->woken && w->ntodo <= w->nthreads && w->wakeq) {
+                        rd_kafka_queue_yield(w->wakeq);
+                        w->woken = 1;
+                }
                 pthread_mutex_unlock(&w->lock);
         }
 }
@@ -118,6 +124,7 @@ void hd_rt_submit_attempt(hd_rt_t *w, hd_job_t *job)
         else
                 w->todo = job;
         w->todo_tail = job;
+        w->ntodo++;
         if ((s = w->idle)) {
                 w->idle = s->next_idle;
                 s->idle = 0;
@@ -322,6 +329,7 @@ void hd_rt_drain_results(hd_rt_t *w)
         pthread_mutex_lock(&w->lock);
         list = w->done;
         w->done = NULL;
+        w->woken = 0;
         pthread_mutex_unlock(&w->lock);
         while (list) {
                 hd_job_t *job = list;
