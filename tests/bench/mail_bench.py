@@ -100,7 +100,9 @@ class Bench:
     def start_maild(self, conf, tag):
         out = os.path.join(self.a.work, "maild-%s.out" % tag)
         err = open(os.path.join(self.a.work, "maild-%s.err" % tag), "wb")
-        p = subprocess.Popen([os.path.join(self.a.bin, "herald-maild"), "--config", conf],
+        # HERALD_MAILD=PATH: another build against the same stack (before/after)
+        maild = os.environ.get("HERALD_MAILD") or os.path.join(self.a.bin, "herald-maild")
+        p = subprocess.Popen([maild, "--config", conf],
                              stdout=open(out, "wb"), stderr=err)
         return p, out
 
