@@ -95,9 +95,9 @@ struct hd_rt {
         int ntodo;                 /* jobs on todo */
         int woken;                 /* the loop was yielded since it last drained done */
         int stop_workers;
-        /* The consumer's queue: a worker with the first finished attempt yields it so
-         * the loop's poll returns at once instead of at its timeout (NULL once the
-         * consumer is gone; guarded by lock). */
+        /* The consumer's queue: a worker yields it (once per drain, when the jobs
+         * queued run short) so the loop's poll returns at once instead of at its
+         * timeout (NULL once the consumer is gone; guarded by lock). */
         rd_kafka_queue_t *wakeq;
         /* counters for logs */
         long delivered, dead, retried, disabled;

@@ -362,7 +362,8 @@ static hd_sconn_t *hd_sconn_new(const hd_mail_smtp_t *s, const hd_mprofile_t *mp
         /* libcurl 7.88's spelling; go on when some recipients are refused */
         curl_easy_setopt(c, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1L);
         curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-        /* the smallest: curl allocates it (and twice that for dot-stuffing) per send */
+        /* the smallest (curl allocates it, and twice that for dot-stuffing): our
+         * messages are small, and a bigger one only takes more reads */
         curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
         curl_easy_setopt(c, CURLOPT_READFUNCTION, hd_smtp_read);
         curl_easy_setopt(c, CURLOPT_READDATA, &sc->u);
