@@ -40,17 +40,19 @@ void hd_token_format_money(long long minor, const char *currency, char *out, siz
 const json_t *hd_token_node(const json_t *ev, const char *token)
 {
         const json_t *node;
-        char buf[256], *save = NULL;
 
         if (!strncmp(token, "event.", 6))
                 return json_object_get(ev, token + 6);
         if (!strcmp(token, "account.id"))
                 return json_object_get(ev, "account_id");
-        hd_strlcpy(buf, token, sizeof(buf));
+        /* walks "a.b.c" under data; empty parts ("a..b") are skipped */
         node = json_object_get(ev, "data");
-        for (char *part = strtok_r(buf, ".", &save); part && node;
-             part = strtok_r(NULL, ".", &save))
-                node = json_object_get(node, part);
+        for (const char *p = token; *p && node;) {
+                size_t n = strcspn(p, ".");
+                if (n)
+                        node = json_object_getn(node, p, n);
+                p += n + (p[n] == '.');
+        }
         return node;
 }
 
@@ -79,11 +81,12 @@ static int hd_token_render(const json_t *v, char *out, size_t outsize)
         return 0;
 }
 
-int hd_token_lookup(const json_t *event, const char *token, char *out, size_t outsize,
-                    char *errstr, size_t errstr_size)
+int hd_token_lookup_node(const json_t *event, const char *token, char *out, size_t outsize,
+                         const json_t **nodep, char *errstr, size_t errstr_size)
 {
         const char *type = json_string_value(json_object_get(event, "type"));
         const hd_event_type_t *t = hd_catalogue_find(type);
+        const json_t *node;
 
         if (!t)
                 return hd_seterr(errstr, errstr_size, "event type \"%s\" is not in the catalogue",
@@ -92,7 +95,16 @@ int hd_token_lookup(const json_t *event, const char *token, char *out, size_t ou
                 return hd_seterr(errstr, errstr_size,
                                  "token \"%s\" is not offered by event type \"%s\"", token,
                                  t->name);
-        return hd_token_render(hd_token_node(event, token), out, outsize);
+        node = hd_token_node(event, token);
+        if (nodep)
+                *nodep = node;
+        return hd_token_render(node, out, outsize);
+}
+
+int hd_token_lookup(const json_t *event, const char *token, char *out, size_t outsize,
+                    char *errstr, size_t errstr_size)
+{
+        return hd_token_lookup_node(event, token, out, outsize, NULL, errstr, errstr_size);
 }
 
 int hd_token_template_lookup(void *opaque, const char *token, char *buf, size_t bufsize,

@@ -20,6 +20,10 @@ const json_t *hd_token_node(const json_t *event, const char *token);
 int hd_token_lookup(const json_t *event, const char *token, char *out, size_t outsize,
                     char *errstr, size_t errstr_size);
 
+/* The same, and *node = the token's node (NULL when absent) once it is offered. */
+int hd_token_lookup_node(const json_t *event, const char *token, char *out, size_t outsize,
+                         const json_t **node, char *errstr, size_t errstr_size);
+
 /* Formats minor units of an ISO 4217 currency: (1234, "EUR") -> "12.34 EUR". */
 void hd_token_format_money(long long minor, const char *currency, char *out, size_t size);
 

@@ -25,7 +25,7 @@
 #include <pthread.h>
 
 /* Results a worker lets pile up before it wakes the loop while the work queue is
- * not empty (hd_rt_want_wake). */
+ * deep (hd_rt_want_wake). */
 #define HD_RT_WAKE_BATCH 16
 
 typedef struct hd_part {
@@ -96,6 +96,7 @@ struct hd_rt {
         pthread_mutex_t lock;
         hd_rt_wslot_t *idle;       /* idle workers, the last to finish on top */
         hd_job_t *todo, *todo_tail, *done;
+        int ntodo;                 /* jobs on todo */
         size_t ndone;              /* results in done */
         int wake_sent;             /* the loop was woken for them (hd_rt_want_wake) */
         int stop_workers;

@@ -33,14 +33,17 @@ static void hd_rt_wake_loop(hd_rt_t *w)
 
 /*
  * Whether a worker should wake the loop for the results waiting (under lock): once
- * per drain, as soon as the work queue has run dry (the loop must feed it) or a
- * batch of results is there. While the queue is deep the loop is not needed for
- * every single result, and each wake-up costs a context switch; a result that
- * waits is picked up by the next batch, or by the loop's own poll timeout.
+ * per drain, as soon as the jobs queued for the workers run short (no more than
+ * there are workers: the loop must feed them, and a lane waiting on one of these
+ * results is such a case, so ordered streams are not held up) or a batch of results
+ * is there. While the queue is deep the loop is not needed for every single result,
+ * and each wake-up costs a context switch; a result that waits is picked up by the
+ * next batch, or by the loop's own poll timeout.
  */
 static int hd_rt_want_wake(hd_rt_t *w)
 {
-        if (w->wake_sent || !w->done || (w->todo && w->ndone < HD_RT_WAKE_BATCH))
+        if (w->wake_sent || !w->done ||
+            (w->ntodo > w->nthreads && w->ndone < HD_RT_WAKE_BATCH))
                 return 0;
         w->wake_sent = 1;
         return 1;
@@ -78,6 +81,7 @@ static void *hd_rt_worker(void *arg)
                 w->todo = job->next;
                 if (!w->todo)
                         w->todo_tail = NULL;
+                w->ntodo--;
                 wake = hd_rt_want_wake(w);
                 pthread_mutex_unlock(&w->lock);
                 if (wake)
@@ -147,6 +151,7 @@ void hd_rt_submit_attempt(hd_rt_t *w, hd_job_t *job)
         else
                 w->todo = job;
         w->todo_tail = job;
+        w->ntodo++;
         if ((s = w->idle)) {
                 w->idle = s->next_idle;
                 s->idle = 0;

@@ -17,6 +17,49 @@ static const char *hd_mail_profile_name(const json_t *sub)
         return json_string_value(json_object_get(json_object_get(sub, "email"), "profile"));
 }
 
+/* More subscription versions than this and the cache starts over (deleted and
+ * replaced subscriptions would otherwise stay in it for good). */
+#define HD_MAIL_TPLC_MAX 1024
+
+static void hd_mail_tplc_clear(hd_mail_channel_t *mc)
+{
+        for (size_t i = 0; i < mc->ntplc; i++) {
+                json_decref(mc->tplc[i].sub);
+                hd_mail_tpl_free(mc->tplc[i].tpl);
+        }
+        free(mc->tplc);
+        mc->tplc = NULL;
+        mc->ntplc = 0;
+}
+
+/* The compiled templates of this subscription version: compiled once, not per message.
+ * A new version of a subscription replaces the entry of its id. */
+static const hd_mail_tpl_t *hd_mail_tplc_get(hd_mail_channel_t *mc, const json_t *sub)
+{
+        const char *id = json_string_value(json_object_get(sub, "id")) ?: "";
+        hd_mail_tplc_t *e = NULL;
+
+        for (size_t i = 0; i < mc->ntplc; i++) {
+                if (mc->tplc[i].sub == sub)
+                        return mc->tplc[i].tpl;
+                if (!e && !strcmp(json_string_value(json_object_get(mc->tplc[i].sub, "id")) ?: "",
+                                  id))
+                        e = &mc->tplc[i];
+        }
+        if (e) {
+                json_decref(e->sub);
+                hd_mail_tpl_free(e->tpl);
+        } else {
+                if (mc->ntplc >= HD_MAIL_TPLC_MAX)
+                        hd_mail_tplc_clear(mc);
+                mc->tplc = hd_realloc(mc->tplc, (mc->ntplc + 1) * sizeof(*mc->tplc));
+                e = &mc->tplc[mc->ntplc++];
+        }
+        e->sub = json_incref((json_t *)sub);
+        e->tpl = hd_mail_tpl_new(sub);
+        return e->tpl;
+}
+
 static void *hd_mail_prepare(void *ctx, const json_t *event, const json_t *sub,
                              const char *msg_id, char *errstr, size_t errstr_size)
 {
@@ -32,7 +75,8 @@ static void *hd_mail_prepare(void *ctx, const json_t *event, const json_t *sub,
                           name ? name : "", mc->cfg->path);
                 return NULL;
         }
-        if (!(m = hd_mail_build(event, sub, p, errstr, errstr_size)))
+        if (!(m = hd_mail_build_tpl(event, sub, hd_mail_tplc_get(mc, sub), p, hd_now_ms(),
+                                    errstr, errstr_size)))
                 return NULL;
         job = hd_calloc(1, sizeof(*job));
         job->profile = p;
@@ -125,6 +169,7 @@ void hd_mail_channel_fini(hd_mail_channel_t *mc)
         if (mc->smtp)
                 hd_mail_smtp_destroy(mc->smtp);
         mc->smtp = NULL;
+        hd_mail_tplc_clear(mc);
 }
 
 void hd_mail_channel_rt_conf(const hd_config_t *c, hd_rt_conf_t *rc)

@@ -10,12 +10,21 @@
 #define HD_MAIL_CHANNEL_H
 
 #include "hd_config.h"
+#include "hd_mail_msg.h"
 #include "hd_mail_smtp.h"
 #include "hd_rt.h"
+
+/* A subscription version's compiled templates (the sub is held: its address is the key). */
+typedef struct hd_mail_tplc {
+        json_t *sub;
+        hd_mail_tpl_t *tpl;
+} hd_mail_tplc_t;
 
 typedef struct hd_mail_channel {
         const hd_config_t *cfg;
         hd_mail_smtp_t *smtp;
+        hd_mail_tplc_t *tplc;  /* used by prepare only, on the loop thread */
+        size_t ntplc;
 } hd_mail_channel_t;
 
 extern const hd_channel_t hd_mail_channel;

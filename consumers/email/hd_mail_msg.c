@@ -23,10 +23,23 @@ typedef struct hd_rcpts {
         size_t n;
 } hd_rcpts_t;
 
+/* One template field of sub.email, compiled, or why it does not compile. */
+typedef struct hd_mtpl {
+        hd_template_t *t;
+        char *err;
+} hd_mtpl_t;
+
+struct hd_mail_tpl {
+        hd_mtpl_t subject, text, html;
+        hd_mtpl_t *to, *cc;    /* per entry of email.to / email.cc ({0} when not a string) */
+        size_t nto, ncc;
+};
+
 typedef struct hd_mbuild {
         const json_t *event;
         const json_t *sub;
         const json_t *em;      /* sub.email */
+        const hd_mail_tpl_t *tpl;
         const hd_smtp_profile_t *p;
         hd_mail_msg_t *m;
         hd_rcpts_t to, cc;
@@ -49,13 +62,12 @@ static int hd_mail_lookup(void *opaque, const char *token, char *buf, size_t buf
                           char *errstr, size_t errstr_size)
 {
         hd_mrender_t *R = opaque;
-        const json_t *node;
-        int r = hd_token_lookup(R->event, token, buf, bufsize, errstr, errstr_size);
+        const json_t *node = NULL;
+        int r = hd_token_lookup_node(R->event, token, buf, bufsize, &node, errstr, errstr_size);
         const char *bad = NULL;
 
         if (r != 0)
                 return r;
-        node = hd_token_node(R->event, token);
         if (json_is_string(node) && json_string_length(node) != strlen(json_string_value(node)))
                 bad = "NUL";
         else if (strpbrk(buf, "\r\n"))
@@ -72,17 +84,76 @@ static int hd_mail_lookup(void *opaque, const char *token, char *buf, size_t buf
                          bad, token, R->field);
 }
 
-/* Renders a template; NULL with "FIELD: reason" (or the injection message as is). */
-static char *hd_mail_render(hd_mbuild_t *B, const char *tpl, hd_tpl_mode_t mode,
+static void hd_mtpl_compile(hd_mtpl_t *mt, const json_t *v)
+{
+        char err[400];
+
+        if (!json_is_string(v))
+                return;
+        if (!(mt->t = hd_template_compile(json_string_value(v), err, sizeof(err))))
+                mt->err = hd_strdup(err);
+}
+
+static void hd_mtpl_fini(hd_mtpl_t *mt)
+{
+        hd_template_destroy(mt->t);
+        free(mt->err);
+}
+
+static hd_mtpl_t *hd_mtpl_array(const json_t *arr, size_t *n)
+{
+        hd_mtpl_t *v;
+        const json_t *e;
+        size_t i;
+
+        *n = json_array_size(arr);
+        v = hd_calloc(*n ? *n : 1, sizeof(*v));
+        json_array_foreach(arr, i, e)
+                hd_mtpl_compile(&v[i], e);
+        return v;
+}
+
+hd_mail_tpl_t *hd_mail_tpl_new(const json_t *sub)
+{
+        const json_t *em = json_object_get(sub, "email");
+        hd_mail_tpl_t *t = hd_calloc(1, sizeof(*t));
+
+        hd_mtpl_compile(&t->subject, json_object_get(em, "subject"));
+        hd_mtpl_compile(&t->text, json_object_get(em, "text"));
+        hd_mtpl_compile(&t->html, json_object_get(em, "html"));
+        t->to = hd_mtpl_array(json_object_get(em, "to"), &t->nto);
+        t->cc = hd_mtpl_array(json_object_get(em, "cc"), &t->ncc);
+        return t;
+}
+
+void hd_mail_tpl_free(hd_mail_tpl_t *t)
+{
+        if (!t)
+                return;
+        hd_mtpl_fini(&t->subject);
+        hd_mtpl_fini(&t->text);
+        hd_mtpl_fini(&t->html);
+        for (size_t i = 0; i < t->nto; i++)
+                hd_mtpl_fini(&t->to[i]);
+        for (size_t i = 0; i < t->ncc; i++)
+                hd_mtpl_fini(&t->cc[i]);
+        free(t->to);
+        free(t->cc);
+        free(t);
+}
+
+/* Renders a compiled template; NULL with "FIELD: reason" (or the injection message as is). */
+static char *hd_mail_render(hd_mbuild_t *B, const hd_mtpl_t *mt, hd_tpl_mode_t mode,
                             const char *field, int header, size_t max)
 {
         hd_mrender_t R = {B->event, field, header, 0};
         char err[400];
-        hd_template_t *t = hd_template_compile(tpl, err, sizeof(err));
-        char *out = t ? hd_template_render(t, mode, hd_mail_lookup, &R, max, err, sizeof(err))
-                      : NULL;
+        char *out = mt->t ? hd_template_render(mt->t, mode, hd_mail_lookup, &R, max, err,
+                                               sizeof(err))
+                          : NULL;
 
-        hd_template_destroy(t);
+        if (!mt->t)
+                hd_strlcpy(err, mt->err ? mt->err : "not a string", sizeof(err));
         if (out)
                 return out;
         if (R.refused)
@@ -197,7 +268,8 @@ static int hd_rcpt_parse(char *s, hd_rcpt_t *r, char *errstr, size_t errstr_size
         return 0;
 }
 
-static int hd_mail_rcpts(hd_mbuild_t *B, const char *key, hd_rcpts_t *out)
+static int hd_mail_rcpts(hd_mbuild_t *B, const char *key, const hd_mtpl_t *mt, size_t nmt,
+                         hd_rcpts_t *out)
 {
         const json_t *arr = json_object_get(B->em, key), *v;
         char field[48], err[400];
@@ -206,10 +278,10 @@ static int hd_mail_rcpts(hd_mbuild_t *B, const char *key, hd_rcpts_t *out)
         json_array_foreach(arr, i, v) {
                 char *r, *s;
                 snprintf(field, sizeof(field), "email.%s[%zu]", key, i);
-                if (!json_is_string(v))
+                if (!json_is_string(v) || i >= nmt)
                         return hd_seterr(B->errstr, B->errstr_size, "%s: expected a string",
                                          field);
-                if (!(r = hd_mail_render(B, json_string_value(v), HD_TPL_TEXT, field, 1, 1024)))
+                if (!(r = hd_mail_render(B, &mt[i], HD_TPL_TEXT, field, 1, 1024)))
                         return -1;
                 s = hd_trim(r);
                 if (!*s) { /* a token with no value this time: no such recipient */
@@ -451,22 +523,23 @@ static int hd_mail_render_all(hd_mbuild_t *B)
         if (!subject || (!text && !html))
                 return hd_seterr(B->errstr, B->errstr_size,
                                  "email: needs a subject and a text or an html body");
-        if (!(s = hd_mail_render(B, subject, HD_TPL_TEXT, "email.subject", 1,
+        if (!(s = hd_mail_render(B, &B->tpl->subject, HD_TPL_TEXT, "email.subject", 1,
                                  HD_MAIL_MAX_SUBJECT)))
                 return -1;
         B->m->subject = hd_strdup(hd_trim(s));
         free(s);
-        if (text && !(B->text = hd_mail_render(B, text, HD_TPL_TEXT, "email.text", 0,
-                                               HD_MAIL_MAX_BODY)))
+        if (text && !(B->text = hd_mail_render(B, &B->tpl->text, HD_TPL_TEXT, "email.text",
+                                               0, HD_MAIL_MAX_BODY)))
                 return -1;
-        if (html && !(B->html = hd_mail_render(B, html, HD_TPL_HTML, "email.html", 0,
-                                               HD_MAIL_MAX_BODY)))
+        if (html && !(B->html = hd_mail_render(B, &B->tpl->html, HD_TPL_HTML, "email.html",
+                                               0, HD_MAIL_MAX_BODY)))
                 return -1;
         if ((B->text && !hd_mime_utf8_valid(B->text, strlen(B->text))) ||
             (B->html && !hd_mime_utf8_valid(B->html, strlen(B->html))))
                 return hd_seterr(B->errstr, B->errstr_size,
                                  "email: a rendered body is not valid UTF-8");
-        if (hd_mail_rcpts(B, "to", &B->to) || hd_mail_rcpts(B, "cc", &B->cc))
+        if (hd_mail_rcpts(B, "to", B->tpl->to, B->tpl->nto, &B->to) ||
+            hd_mail_rcpts(B, "cc", B->tpl->cc, B->tpl->ncc, &B->cc))
                 return -1;
         if (!B->to.n)
                 return hd_seterr(B->errstr, B->errstr_size,
@@ -474,12 +547,12 @@ static int hd_mail_render_all(hd_mbuild_t *B)
         return 0;
 }
 
-hd_mail_msg_t *hd_mail_build_at(const json_t *event, const json_t *sub,
-                                const hd_smtp_profile_t *p, int64_t now_ms, char *errstr,
-                                size_t errstr_size)
+hd_mail_msg_t *hd_mail_build_tpl(const json_t *event, const json_t *sub,
+                                 const hd_mail_tpl_t *tpl, const hd_smtp_profile_t *p,
+                                 int64_t now_ms, char *errstr, size_t errstr_size)
 {
         hd_mbuild_t B = {.event = event, .sub = sub, .em = json_object_get(sub, "email"),
-                         .p = p, .errstr = errstr, .errstr_size = errstr_size};
+                         .tpl = tpl, .p = p, .errstr = errstr, .errstr_size = errstr_size};
         const char *eid = json_string_value(json_object_get(event, "id"));
         const char *sid = json_string_value(json_object_get(sub, "id"));
         char mid[300];
@@ -497,8 +570,12 @@ hd_mail_msg_t *hd_mail_build_at(const json_t *event, const json_t *sub,
         hd_mail_message_id(eid, sid, p->from_address, mid, sizeof(mid));
         B.m->message_id = hd_strdup(mid);
         rc = hd_mail_render_all(&B);
-        if (!rc)
+        if (!rc) {
+                /* one allocation for the usual message: headers, two encoded bodies */
+                hd_mbuf_reserve(&b, 1024 + 2 * (strlen(B.text ? B.text : "") +
+                                                strlen(B.html ? B.html : "")));
                 rc = hd_mail_headers(&B, &b, now_ms);
+        }
         if (!rc) {
                 hd_mail_body(&B, &b);
                 B.m->mail_from = hd_strdup(p->from_address);
@@ -515,6 +592,17 @@ hd_mail_msg_t *hd_mail_build_at(const json_t *event, const json_t *sub,
                 return NULL;
         }
         return B.m;
+}
+
+hd_mail_msg_t *hd_mail_build_at(const json_t *event, const json_t *sub,
+                                const hd_smtp_profile_t *p, int64_t now_ms, char *errstr,
+                                size_t errstr_size)
+{
+        hd_mail_tpl_t *tpl = hd_mail_tpl_new(sub);
+        hd_mail_msg_t *m = hd_mail_build_tpl(event, sub, tpl, p, now_ms, errstr, errstr_size);
+
+        hd_mail_tpl_free(tpl);
+        return m;
 }
 
 hd_mail_msg_t *hd_mail_build(const json_t *event, const json_t *sub, const hd_smtp_profile_t *p,

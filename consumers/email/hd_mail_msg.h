@@ -55,6 +55,21 @@ hd_mail_msg_t *hd_mail_build_at(const json_t *event, const json_t *sub,
 void hd_mail_free(hd_mail_msg_t *m);
 
 /*
+ * The templates of a subscription's email object (subject, bodies, to, cc),
+ * compiled once for many messages: herald-maild keeps one per subscription
+ * version. Templates that do not compile are kept with their error, which a
+ * build reports where it would render them. Never NULL.
+ */
+typedef struct hd_mail_tpl hd_mail_tpl_t;
+hd_mail_tpl_t *hd_mail_tpl_new(const json_t *sub);
+void hd_mail_tpl_free(hd_mail_tpl_t *t);
+
+/* hd_mail_build_at with tpl = hd_mail_tpl_new(sub) of this very sub. */
+hd_mail_msg_t *hd_mail_build_tpl(const json_t *event, const json_t *sub,
+                                 const hd_mail_tpl_t *tpl, const hd_smtp_profile_t *p,
+                                 int64_t now_ms, char *errstr, size_t errstr_size);
+
+/*
  * Checks one address (addr-spec: dot-atom local part <= 64, '@', a domain of
  * letters/digits/hyphen labels; no quoted local parts, no IP literals, ASCII
  * only). 0 or -1 with the reason.

@@ -13,12 +13,14 @@
 #define HD_SMTP_CONNECT_TIMEOUT_MS 10000
 #define HD_SMTP_TIMEOUT_MS         60000
 
+typedef struct hd_sconn hd_sconn_t;
+
 typedef struct hd_mprofile {
         const hd_smtp_profile_t *p;
         char url[600];
         pthread_mutex_t lock;
         pthread_cond_t cond;
-        CURL **idle;            /* handles with (likely) open connections, most recent last */
+        hd_sconn_t **idle;      /* handles with (likely) open connections, most recent last */
         size_t nidle;
         int total;              /* handles that exist, idle or lent (<= max_connections) */
         long connects;          /* connections opened, over the sender's life */
@@ -30,6 +32,9 @@ struct hd_mail_smtp {
         hd_mail_smtp_opts_t opts;
         char *ca_file;
 };
+
+static hd_sconn_t *hd_sconn_new(const hd_mail_smtp_t *s, const hd_mprofile_t *mp);
+static void hd_sconn_free(hd_sconn_t *sc);
 
 /* --- profiles and the handle pool ------------------------------------------------------ */
 
@@ -83,7 +88,7 @@ hd_mail_smtp_t *hd_mail_smtp_new(const hd_smtp_profile_t *profiles, size_t nprof
                 hd_mprofile_t *mp = &s->v[i];
                 int max = profiles[i].max_connections > 0 ? profiles[i].max_connections : 4;
                 mp->p = &profiles[i];
-                mp->idle = hd_calloc((size_t)max, sizeof(CURL *));
+                mp->idle = hd_calloc((size_t)max, sizeof(*mp->idle));
                 pthread_condattr_t ca;
                 pthread_condattr_init(&ca);
                 pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* deadlines immune to clock steps */
@@ -106,7 +111,7 @@ void hd_mail_smtp_destroy(hd_mail_smtp_t *s)
         for (size_t i = 0; i < s->n; i++) {
                 hd_mprofile_t *mp = &s->v[i];
                 for (size_t j = 0; j < mp->nidle; j++)
-                        curl_easy_cleanup(mp->idle[j]); /* QUIT */
+                        hd_sconn_free(mp->idle[j]); /* QUIT */
                 free(mp->idle);
                 pthread_mutex_destroy(&mp->lock);
                 pthread_cond_destroy(&mp->cond);
@@ -139,28 +144,29 @@ long hd_mail_smtp_connects(hd_mail_smtp_t *s, const char *profile)
 }
 
 /* Borrows a handle: an idle one, a new one under the limit, or waits until deadline. */
-static CURL *hd_smtp_acquire(hd_mprofile_t *mp, const struct timespec *deadline)
+static hd_sconn_t *hd_smtp_acquire(const hd_mail_smtp_t *s, hd_mprofile_t *mp,
+                                   const struct timespec *deadline)
 {
         int max = mp->p->max_connections > 0 ? mp->p->max_connections : 4;
-        CURL *c = NULL;
+        hd_sconn_t *sc = NULL;
 
         pthread_mutex_lock(&mp->lock);
         while (!mp->nidle && mp->total >= max)
                 if (pthread_cond_timedwait(&mp->cond, &mp->lock, deadline) == ETIMEDOUT)
                         break;
         if (mp->nidle) {
-                c = mp->idle[--mp->nidle];
-        } else if (mp->total < max && (c = curl_easy_init())) {
+                sc = mp->idle[--mp->nidle];
+        } else if (mp->total < max && (sc = hd_sconn_new(s, mp))) {
                 mp->total++;
         }
         pthread_mutex_unlock(&mp->lock);
-        return c;
+        return sc;
 }
 
-static void hd_smtp_release(hd_mprofile_t *mp, CURL *c, long connects)
+static void hd_smtp_release(hd_mprofile_t *mp, hd_sconn_t *sc, long connects)
 {
         pthread_mutex_lock(&mp->lock);
-        mp->idle[mp->nidle++] = c;
+        mp->idle[mp->nidle++] = sc;
         mp->connects += connects;
         pthread_cond_signal(&mp->cond);
         pthread_mutex_unlock(&mp->lock);
@@ -171,6 +177,7 @@ static void hd_smtp_release(hd_mprofile_t *mp, CURL *c, long connects)
 typedef enum { C_NONE, C_AUTH, C_MAIL, C_RCPT, C_DATA, C_MESSAGE, C_QUIT, C_OTHER } hd_cmd_t;
 
 typedef struct hd_dialog {
+        int active;              /* a send is running: its replies are recorded */
         hd_cmd_t cmd;            /* the command the next reply answers */
         char rcpt[300];          /* C_RCPT: its address */
         int mail_answered;       /* MAIL FROM got a reply on this attempt */
@@ -281,6 +288,8 @@ static int hd_smtp_debug(CURL *c, curl_infotype type, char *data, size_t size, v
         hd_dialog_t *D = opaque;
 
         (void)c;
+        if (!D->active) /* the QUIT of a pooled connection being closed */
+                return 0;
         if (type == CURLINFO_HEADER_OUT) {
                 hd_dialog_command(D, data, size);
         } else if (type == CURLINFO_HEADER_IN) {
@@ -314,14 +323,32 @@ static size_t hd_smtp_read(char *buf, size_t size, size_t nitems, void *opaque)
         return n;
 }
 
-static void hd_smtp_setopts(CURL *c, const hd_mail_smtp_t *s, const hd_mprofile_t *mp,
-                            const hd_mail_msg_t *m, struct curl_slist *rcpt, hd_upload_t *u,
-                            hd_dialog_t *D, char *errbuf, long timeout_ms)
+/*
+ * One pooled connection: the curl handle and what its callbacks write to. The
+ * options that never change are set once here; a send sets only the message's.
+ */
+struct hd_sconn {
+        CURL *c;
+        hd_dialog_t D;
+        hd_upload_t u;
+        char errbuf[CURL_ERROR_SIZE];
+};
+
+static hd_sconn_t *hd_sconn_new(const hd_mail_smtp_t *s, const hd_mprofile_t *mp)
 {
         const hd_smtp_profile_t *p = mp->p;
+        hd_sconn_t *sc;
+        CURL *c;
 
+        if (!(c = curl_easy_init()))
+                return NULL;
+        sc = hd_calloc(1, sizeof(*sc));
+        sc->c = c;
         curl_easy_setopt(c, CURLOPT_URL, mp->url);
         curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+        /* The profile names the server: no proxy from the environment (and no
+         * environment look-ups on every send). */
+        curl_easy_setopt(c, CURLOPT_PROXY, "");
         curl_easy_setopt(c, CURLOPT_USE_SSL,
                          !strcmp(p->tls, "starttls") ? (long)CURLUSESSL_ALL
                          : !strcmp(p->tls, "implicit") ? (long)CURLUSESSL_ALL
@@ -332,22 +359,28 @@ static void hd_smtp_setopts(CURL *c, const hd_mail_smtp_t *s, const hd_mprofile_
                 curl_easy_setopt(c, CURLOPT_CAINFO, s->ca_file);
         curl_easy_setopt(c, CURLOPT_USERNAME, p->username);
         curl_easy_setopt(c, CURLOPT_PASSWORD, p->password);
-        curl_easy_setopt(c, CURLOPT_MAIL_FROM, m->mail_from);
-        curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
         /* libcurl 7.88's spelling; go on when some recipients are refused */
         curl_easy_setopt(c, CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1L);
         curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+        /* the smallest (curl allocates it, and twice that for dot-stuffing): our
+         * messages are small, and a bigger one only takes more reads */
+        curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 16384L);
         curl_easy_setopt(c, CURLOPT_READFUNCTION, hd_smtp_read);
-        curl_easy_setopt(c, CURLOPT_READDATA, u);
-        curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)m->len);
+        curl_easy_setopt(c, CURLOPT_READDATA, &sc->u);
         curl_easy_setopt(c, CURLOPT_VERBOSE, 1L); /* feeds the debug callback only */
         curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, hd_smtp_debug);
-        curl_easy_setopt(c, CURLOPT_DEBUGDATA, D);
-        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+        curl_easy_setopt(c, CURLOPT_DEBUGDATA, &sc->D);
+        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, sc->errbuf);
         curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
         curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, s->opts.connect_timeout_ms);
-        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
         curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+        return sc;
+}
+
+static void hd_sconn_free(hd_sconn_t *sc)
+{
+        curl_easy_cleanup(sc->c); /* QUIT, when the connection is open */
+        free(sc);
 }
 
 static int hd_curl_network(CURLcode rc)
@@ -404,21 +437,25 @@ static void hd_smtp_classify(CURLcode rc, const hd_dialog_t *D, const char *errb
                 snprintf(res->detail, sizeof(res->detail), "%s (curl %d)", cerr, (int)rc);
 }
 
-static CURLcode hd_smtp_attempt(CURL *c, const hd_mail_smtp_t *s, const hd_mprofile_t *mp,
-                                const hd_mail_msg_t *m, struct curl_slist *rcpt,
-                                hd_dialog_t *D, char *errbuf, long timeout_ms, int fresh,
+static CURLcode hd_smtp_attempt(hd_sconn_t *sc, const hd_mail_msg_t *m,
+                                struct curl_slist *rcpt, long timeout_ms, int fresh,
                                 long *connects)
 {
-        hd_upload_t u = {m->data, m->len, 0};
         long nc = 0;
         CURLcode rc;
 
-        memset(D, 0, sizeof(*D));
-        errbuf[0] = '\0';
-        hd_smtp_setopts(c, s, mp, m, rcpt, &u, D, errbuf, timeout_ms);
-        curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, (long)fresh);
-        rc = curl_easy_perform(c);
-        curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &nc);
+        memset(&sc->D, 0, sizeof(sc->D));
+        sc->D.active = 1;
+        sc->errbuf[0] = '\0';
+        sc->u = (hd_upload_t){m->data, m->len, 0};
+        curl_easy_setopt(sc->c, CURLOPT_MAIL_FROM, m->mail_from);
+        curl_easy_setopt(sc->c, CURLOPT_MAIL_RCPT, rcpt);
+        curl_easy_setopt(sc->c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)m->len);
+        curl_easy_setopt(sc->c, CURLOPT_TIMEOUT_MS, timeout_ms);
+        curl_easy_setopt(sc->c, CURLOPT_FRESH_CONNECT, (long)fresh);
+        rc = curl_easy_perform(sc->c);
+        sc->D.active = 0;
+        curl_easy_getinfo(sc->c, CURLINFO_NUM_CONNECTS, &nc);
         *connects += nc;
         return rc;
 }
@@ -437,12 +474,10 @@ hd_outcome_t hd_mail_smtp_send(hd_mail_smtp_t *s, const char *profile, const hd_
 {
         hd_mprofile_t *mp = hd_smtp_profile(s, profile);
         struct curl_slist *rcpt = NULL;
-        char errbuf[CURL_ERROR_SIZE];
         struct timespec deadline;
-        hd_dialog_t D;
         long connects = 0, left;
+        hd_sconn_t *sc;
         CURLcode rc;
-        CURL *c;
 
         memset(res, 0, sizeof(*res));
         if (!mp) {
@@ -458,7 +493,7 @@ hd_outcome_t hd_mail_smtp_send(hd_mail_smtp_t *s, const char *profile, const hd_
                 deadline.tv_sec++;
                 deadline.tv_nsec -= 1000000000;
         }
-        if (!(c = hd_smtp_acquire(mp, &deadline))) {
+        if (!(sc = hd_smtp_acquire(s, mp, &deadline))) {
                 res->outcome = HD_OUTCOME_RETRY;
                 snprintf(res->detail, sizeof(res->detail),
                          "profile %s: all %d connections stayed busy", mp->p->name,
@@ -468,24 +503,18 @@ hd_outcome_t hd_mail_smtp_send(hd_mail_smtp_t *s, const char *profile, const hd_
         for (size_t i = 0; i < m->nrcpt; i++)
                 rcpt = curl_slist_append(rcpt, m->rcpt[i]);
         left = hd_ms_left(&deadline);
-        rc = hd_smtp_attempt(c, s, mp, m, rcpt, &D, errbuf, left > 1000 ? left : 1000, 0,
-                             &connects);
-        res->reused = connects == 0 && D.last_code != 0; /* not: refused connect */
+        rc = hd_smtp_attempt(sc, m, rcpt, left > 1000 ? left : 1000, 0, &connects);
+        res->reused = connects == 0 && sc->D.last_code != 0; /* not: refused connect */
         /* A kept connection the server dropped meanwhile: nothing was sent, go again. */
-        if (rc != CURLE_OK && connects == 0 && !D.mail_answered && hd_curl_network(rc) &&
+        if (rc != CURLE_OK && connects == 0 && !sc->D.mail_answered && hd_curl_network(rc) &&
             (left = hd_ms_left(&deadline)) > 1000) {
-                rc = hd_smtp_attempt(c, s, mp, m, rcpt, &D, errbuf, left, 1, &connects);
+                rc = hd_smtp_attempt(sc, m, rcpt, left, 1, &connects);
                 res->reused = 0;
         }
-        /* the handle must not point at this call's stack once lent again */
-        curl_easy_setopt(c, CURLOPT_DEBUGDATA, NULL);
-        curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, NULL);
-        curl_easy_setopt(c, CURLOPT_VERBOSE, 0L);
-        curl_easy_setopt(c, CURLOPT_READDATA, NULL);
-        curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
-        curl_easy_setopt(c, CURLOPT_MAIL_RCPT, NULL);
+        /* the list is freed before the handle is lent again */
+        curl_easy_setopt(sc->c, CURLOPT_MAIL_RCPT, NULL);
         curl_slist_free_all(rcpt);
-        hd_smtp_classify(rc, &D, errbuf, res);
-        hd_smtp_release(mp, c, connects);
+        hd_smtp_classify(rc, &sc->D, sc->errbuf, res);
+        hd_smtp_release(mp, sc, connects);
         return res->outcome;
 }

@@ -10,6 +10,10 @@
  * thread would hold connections idle in threads that send elsewhere, and with
  * more threads than max_connections, would block forever or exceed the limit.)
  *
+ * A pooled handle keeps the options that never change (set once when it is
+ * created); a send sets only the message's. The profile names the server: proxy
+ * environment variables (all_proxy, smtp_proxy …) are not used.
+ *
  * TLS: "starttls" = smtp:// with STARTTLS required (CURLUSESSL_ALL), "implicit"
  * = smtps://, "none" = plain. Certificates are always verified. Credentials go
  * through CURLOPT_USERNAME/PASSWORD and are never logged or copied into results.

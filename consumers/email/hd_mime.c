@@ -10,12 +10,17 @@
 
 /* --- buffer ---------------------------------------------------------------------------- */
 
-void hd_mbuf_put(hd_mbuf_t *b, const void *s, size_t n)
+void hd_mbuf_reserve(hd_mbuf_t *b, size_t n)
 {
         if (b->len + n + 1 > b->cap) {
                 b->cap = (b->len + n + 1) * 2;
                 b->p = hd_realloc(b->p, b->cap);
         }
+}
+
+void hd_mbuf_put(hd_mbuf_t *b, const void *s, size_t n)
+{
+        hd_mbuf_reserve(b, n);
         if (n)
                 memcpy(b->p + b->len, s, n);
         b->len += n;
@@ -157,20 +162,19 @@ int hd_mime_base64_decode(hd_mbuf_t *out, const char *s, size_t n)
 
 /* --- quoted-printable ------------------------------------------------------------------ */
 
-/* Soft-breaks when a unit of w characters would not fit before the '=' of a break. */
-static void hd_qp_room(hd_mbuf_t *out, size_t *col, size_t w)
-{
-        if (*col + w > HD_MIME_BODY_LINE - 1) {
-                hd_mbuf_put(out, "=\r\n", 3);
-                *col = 0;
-        }
-}
-
+/*
+ * Writes into room reserved up front: at most 3 bytes per input byte, a 3-byte
+ * soft break per 25 of them (a 75-column line holds at least 25 escapes), and the
+ * final CRLF.
+ */
 void hd_mime_qp(hd_mbuf_t *out, const char *s, size_t n)
 {
         static const char hex[] = "0123456789ABCDEF";
         size_t col = 0;
+        char *w;
 
+        hd_mbuf_reserve(out, 3 * n + 3 * (n / 25 + 1) + 2);
+        w = out->p + out->len;
         for (size_t i = 0; i < n; i++) {
                 unsigned char c = (unsigned char)s[i];
                 int at_break = i + 1 == n || s[i + 1] == '\n' ||
@@ -179,25 +183,30 @@ void hd_mime_qp(hd_mbuf_t *out, const char *s, size_t n)
                 if (c == '\r' && i + 1 < n && s[i + 1] == '\n')
                         continue; /* the LF writes the break */
                 if (c == '\n') {
-                        hd_mbuf_put(out, "\r\n", 2);
+                        *w++ = '\r', *w++ = '\n';
                         col = 0;
                         continue;
                 }
                 esc = c == '=' || c < 32 || c > 126 || ((c == ' ' || c == '\t') && at_break);
-                hd_qp_room(out, &col, esc ? 3 : 1);
+                /* soft break when the unit would not fit before the '=' of a break */
+                if (col + (esc ? 3 : 1) > HD_MIME_BODY_LINE - 1) {
+                        *w++ = '=', *w++ = '\r', *w++ = '\n';
+                        col = 0;
+                }
                 /* '.' alone on a line ends SMTP DATA; "From " gets mangled by mbox */
                 if (col == 0 && (c == '.' || (c == 'F' && n - i >= 5 && !memcmp(s + i, "From ", 5))))
                         esc = 1;
                 if (esc) {
-                        char u[3] = {'=', hex[c >> 4], hex[c & 15]};
-                        hd_mbuf_put(out, u, 3);
+                        *w++ = '=', *w++ = hex[c >> 4], *w++ = hex[c & 15];
                         col += 3;
                 } else {
-                        hd_mbuf_put(out, &c, 1);
+                        *w++ = (char)c;
                         col++;
                 }
         }
-        hd_mbuf_put(out, "\r\n", 2);
+        *w++ = '\r', *w++ = '\n';
+        out->len = (size_t)(w - out->p);
+        out->p[out->len] = '\0';
 }
 
 static int hd_hexval(char c)

@@ -22,6 +22,8 @@ typedef struct hd_mbuf {
 
 void hd_mbuf_put(hd_mbuf_t *b, const void *s, size_t n);
 void hd_mbuf_puts(hd_mbuf_t *b, const char *s);
+/* Makes room for n more bytes (and the NUL) without writing them. */
+void hd_mbuf_reserve(hd_mbuf_t *b, size_t n);
 void hd_mbuf_free(hd_mbuf_t *b);
 /* Hands the bytes over (caller frees); the buffer is empty afterwards. */
 char *hd_mbuf_take(hd_mbuf_t *b, size_t *lenp);

@@ -5,7 +5,8 @@
 # of the same run. Defaults: 20000 events, 4 connections, 3 rounds each.
 # MAIL_BENCH_PERF=DIR records each herald round with `perf record` into DIR
 # (MAIL_BENCH_PERF_ARGS, default -g); MAIL_BENCH_EMAIL="workers = 4;" adds settings
-# to the email group of herald's config.
+# to the email group of herald's config; HERALD_MAILD=PATH runs another herald-maild
+# binary against the same stack (before/after comparisons).
 #
 # Set-up here: its own `herald dev`, one e-mail subscription (one recipient rendered
 # from a token), EVENTS service events over 1000 accounts on the ordered topic, produced

@@ -61,6 +61,22 @@ def cpu_seconds(pid, tid=None):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def switches(pid, tid=None):
+    """Context switches (voluntary + involuntary) of a process (all its threads) or one
+    thread: every SMTP reply a thread sleeps for costs one."""
+    tids = [tid] if tid else [int(t) for t in os.listdir("/proc/%d/task" % pid)]
+    n = 0
+    for t in tids:
+        try:
+            with open("/proc/%d/task/%d/status" % (pid, t)) as f:
+                for line in f:
+                    if "ctxt_switches:" in line:  # voluntary_ and nonvoluntary_
+                        n += int(line.split()[-1])
+        except FileNotFoundError:
+            pass
+    return n
+
+
 class Bench:
     def __init__(self, a):
         self.a = a
@@ -84,7 +100,9 @@ class Bench:
     def start_maild(self, conf, tag):
         out = os.path.join(self.a.work, "maild-%s.out" % tag)
         err = open(os.path.join(self.a.work, "maild-%s.err" % tag), "wb")
-        p = subprocess.Popen([os.path.join(self.a.bin, "herald-maild"), "--config", conf],
+        # HERALD_MAILD=PATH: another build against the same stack (before/after)
+        maild = os.environ.get("HERALD_MAILD") or os.path.join(self.a.bin, "herald-maild")
+        p = subprocess.Popen([maild, "--config", conf],
                              stdout=open(out, "wb"), stderr=err)
         return p, out
 
@@ -174,10 +192,11 @@ class Bench:
                 perf.wait()
             cpu = cpu_seconds(maild.pid)
             loop_cpu = cpu_seconds(maild.pid, maild.pid)  # the main thread runs the loop
+            cs, loop_cs = switches(maild.pid), switches(maild.pid, maild.pid)
             delivered = self.delivered(out)
         finally:
             self.stop(maild)
-        return n - 1, secs, cpu, loop_cpu, delivered
+        return n - 1, secs, cpu, loop_cpu, delivered, cs, loop_cs
 
     @staticmethod
     def delivered(out):
@@ -250,9 +269,10 @@ def main():
         order = ("herald", "source") if r % 2 else ("source", "herald")
         for who in order:
             if who == "herald":
-                m, secs, cpu, loop_cpu, dl = b.herald_round("r%d" % r, n, conc)
-                extra = " loop thread %.0f us/msg, delivered_metric=%s" % (
-                    loop_cpu * 1e6 / (m + 1), dl)
+                m, secs, cpu, loop_cpu, dl, cs, loop_cs = b.herald_round("r%d" % r, n, conc)
+                extra = (" loop thread %.0f us/msg, switches/msg %.1f (loop %.1f), "
+                         "delivered_metric=%s" % (loop_cpu * 1e6 / (m + 1), cs / (m + 1),
+                                                  loop_cs / (m + 1), dl))
             else:
                 m, secs, cpu = b.source_round("s%d" % r, n, conc, msgfile)
                 extra = ""
