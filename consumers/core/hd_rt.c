@@ -61,7 +61,14 @@ static int hd_rt_clients(hd_rt_t *w, char *errstr, size_t errstr_size)
              * partition queued.min.messages near the window starved the workers:
              * half the deliveries/s, tests/bench/README.md.) */
             hd_rt_kafka_default(cc, w->cfg, "queued.max.messages.kbytes", 16384, errstr,
-                                errstr_size)) {
+                                errstr_size) ||
+            /* A paused partition drops what was prefetched for it; once resumed it
+             * is fetched again only after the fetch then waiting on the broker's
+             * other partitions returns: up to 500 ms by default, while the workers
+             * run dry (unkeyed events come in runs on few partitions, so those
+             * pause often). 50 ms keeps a resumed partition fed at 10k+ records/s
+             * (unordered bench row 2.5-2.9 s -> 0.9-1.0 s, tests/bench/README.md). */
+            hd_rt_kafka_default(cc, w->cfg, "fetch.wait.max.ms", 50, errstr, errstr_size)) {
                 rd_kafka_conf_destroy(cc);
                 return -1;
         }

@@ -16,7 +16,7 @@
 # Environment: WEBHOOK_EVENTS (throughput, 30000), WEBHOOK_CONNS (8), WRK_SECONDS (10),
 # ORDERED_EVENTS (10000), ORDERED_KEYS ("1 10 100 10000 unordered"), ORDERED_DELAY (0-5),
 # ORDERED_WORKERS (100), ORDERED_RX (nginx|listen), MEMORY_EVENTS (100000); HERALD_WEBHOOKD (another daemon binary,
-# for before/after), WHD_KAFKA_EXTRA (kafka settings), DEBUG_METRICS=1, PERF_OUT=FILE.
+# for before/after), WHD_KAFKA_EXTRA (kafka settings), WHD_WEBHOOK_EXTRA (webhook settings), DEBUG_METRICS=1, PERF_OUT=FILE.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bin=${HERALD_BIN:-$PWD/build/bin}
@@ -68,7 +68,7 @@ registry = { urls = [ "$HERALD_REGISTRY_URL" ]; };
 log = { level = "warn"; };
 webhook = { group = "bench"; workers = $1; max_in_flight = $2; retry_schedule = "$3";
   metrics_listen = "127.0.0.1:0"; tls = { ca_file = "$HERALD_DEV_CA"; };
-  connect_to = [ "bench.dev.test:443:127.0.0.1:$4" ]; };
+  connect_to = [ "bench.dev.test:443:127.0.0.1:$4" ]; ${WHD_WEBHOOK_EXTRA:-} };
 ${5:-}
 EOF
 }
