@@ -1,8 +1,13 @@
 /* hd_wh_http: see hd_wh_http.h. */
 #include "hd_wh_http.h"
+#include "hd_wh_h1.h"
 #include "hd_util.h"
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
+
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +35,11 @@ static size_t hd_wh_header(char *line, size_t s, size_t n, void *opaque)
         return len;
 }
 
+#define HD_WH_H2_HOSTS 8
+
 struct hd_wh_conn {
-        CURL *curl;
+        hd_wh_h1_t *h1;                 /* the HTTP/1.1 path: every host by default */
+        CURL *curl;                     /* hosts that chose HTTP/2; made when first needed */
         const hd_wh_target_opts_t *o;
         struct curl_slist *connect_to;  /* from o, made once */
         struct curl_slist route;        /* the SSRF-pinned CURLOPT_RESOLVE entry */
@@ -40,6 +48,14 @@ struct hd_wh_conn {
         char bearer[4200];
         char *url;                      /* the URL last given to curl */
         int auth_set;                   /* basic or mTLS options are on the handle */
+        char host[256];                 /* url's host, */
+        char *path;                     /* path and query, */
+        struct sockaddr_storage addr;   /* and where it goes (CONNECT_TO or vetted) */
+        socklen_t addrlen;
+        int addr_fixed;                 /* addr came from a CONNECT_TO entry: kept with url */
+        char h2[HD_WH_H2_HOSTS][256];   /* hosts that chose HTTP/2 in ALPN, round robin */
+        size_t h2_next;
+        char auth_line[4200];
 };
 
 static void hd_wh_conn_defaults(hd_wh_conn_t *w)
@@ -76,14 +92,15 @@ hd_wh_conn_t *hd_wh_conn_new(const hd_wh_target_opts_t *o)
 {
         hd_wh_conn_t *w = hd_calloc(1, sizeof(*w));
 
+        char err[256];
+
         w->o = o;
-        if (!(w->curl = curl_easy_init())) {
+        if (!(w->h1 = hd_wh_h1_new(o->ca_file, err, sizeof(err)))) {
                 free(w);
                 return NULL;
         }
         for (size_t i = 0; i < o->nconnect_to; i++)
                 w->connect_to = curl_slist_append(w->connect_to, o->connect_to[i]);
-        hd_wh_conn_defaults(w);
         return w;
 }
 
@@ -91,35 +108,154 @@ void hd_wh_conn_free(hd_wh_conn_t *w)
 {
         if (!w)
                 return;
-        curl_easy_cleanup(w->curl);
+        hd_wh_h1_free(w->h1);
+        if (w->curl)
+                curl_easy_cleanup(w->curl);
         curl_slist_free_all(w->connect_to);
         free(w->url);
+        free(w->path);
         free(w);
 }
 
-/* CONNECT_TO entries (set once) are the test hook; otherwise the SSRF guard vets the
- * target and the connection is pinned to the vetted address. 0, or -1 (refused). */
-static int hd_wh_route(hd_wh_conn_t *w, const char *url, hd_wh_result_t *res)
+/* url's host and path, kept while url stays the same. -1 when it cannot be parsed. */
+static int hd_wh_parse(hd_wh_conn_t *w, const char *url, hd_wh_result_t *res)
 {
-        char host[256], vetted[64];
+        char *host = NULL, *path = NULL, *query = NULL, *port = NULL;
+        CURLU *u;
+        int rc = -1;
 
-        if (w->connect_to)
+        if (w->url && !strcmp(w->url, url))
                 return 0;
-        if (hd_ssrf_check_url(url, w->o->allow, w->o->nallow, host, sizeof(host), vetted,
-                              sizeof(vetted), res->error, sizeof(res->error))) {
+        free(w->url);
+        free(w->path);
+        w->url = w->path = NULL;
+        w->addr_fixed = 0;
+        if ((u = curl_url()) && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
+            curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_NO_PORT &&
+            strlen(host) < sizeof(w->host)) {
+                curl_url_get(u, CURLUPART_QUERY, &query, 0);
+                hd_strlcpy(w->host, host, sizeof(w->host));
+                w->path = hd_malloc(strlen(path) + (query ? strlen(query) + 2 : 1));
+                sprintf(w->path, "%s%s%s", path, query ? "?" : "", query ? query : "");
+                w->url = hd_strdup(url);
+                rc = 0;
+        } else {
+                snprintf(res->error, sizeof(res->error),
+                         "the URL cannot be parsed or names a port");
                 res->refused = 1;
+        }
+        curl_free(host);
+        curl_free(path);
+        curl_free(query);
+        curl_free(port);
+        curl_url_cleanup(u);
+        return rc;
+}
+
+/* text ("1.2.3.4", "[2001:db8::1]" or a name, resolved) and port into w->addr. */
+static int hd_wh_addr(hd_wh_conn_t *w, const char *text, const char *port, hd_wh_result_t *res)
+{
+        struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+        char bare[256];
+        int rc;
+
+        snprintf(bare, sizeof(bare), "%.*s", (int)strcspn(text + (*text == '['), "]"),
+                 text + (*text == '['));
+        if ((rc = getaddrinfo(bare, port, &hints, &ai)) || !ai) {
+                snprintf(res->error, sizeof(res->error), "cannot resolve %s: %s", bare,
+                         gai_strerror(rc));
                 return -1;
         }
-        snprintf(w->route_entry, sizeof(w->route_entry), "%s:443:%s", host, vetted);
-        w->route = (struct curl_slist){w->route_entry, NULL};
-        /* curl loads RESOLVE entries at the start of the next transfer only */
-        curl_easy_setopt(w->curl, CURLOPT_RESOLVE, &w->route);
+        memcpy(&w->addr, ai->ai_addr, ai->ai_addrlen);
+        w->addrlen = ai->ai_addrlen;
+        freeaddrinfo(ai);
         return 0;
 }
 
-/* Optional per-subscription authentication (values are never logged): basic and
- * mTLS options stay on the handle, so they are cleared before the next attempt;
- * a bearer token is one more header line at *tail. */
+/* The test hook: the first CONNECT_TO entry "HOST:PORT:TO_HOST:TO_PORT" that matches
+ * (empty parts match anything), resolved once per URL; no entry: the host itself. */
+static int hd_wh_connect_to(hd_wh_conn_t *w, hd_wh_result_t *res)
+{
+        for (size_t i = 0; !w->addr_fixed && i < w->o->nconnect_to; i++) {
+                char e[400], *host = e, *port, *to, *to_port;
+
+                hd_strlcpy(e, w->o->connect_to[i], sizeof(e));
+                if (!(port = strchr(host, ':')) || !(to = strchr(port + 1, ':')))
+                        continue;
+                *port++ = '\0';
+                *to++ = '\0';
+                if (!(to_port = strrchr(to, ':')) || (*to == '[' && to_port < strchr(to, ']')))
+                        continue;
+                *to_port++ = '\0';
+                if ((*host && strcasecmp(host, w->host)) || (*port && strcmp(port, "443")))
+                        continue;
+                if (hd_wh_addr(w, *to ? to : w->host, *to_port ? to_port : "443", res))
+                        return -1;
+                w->addr_fixed = 1;
+        }
+        if (!w->addr_fixed && hd_wh_addr(w, w->host, "443", res))
+                return -1;
+        w->addr_fixed = 1;
+        return 0;
+}
+
+/* CONNECT_TO entries are the test hook; otherwise the SSRF guard vets the target
+ * and the connection goes to the vetted address (in vetted for curl). 0 or -1. */
+static int hd_wh_route(hd_wh_conn_t *w, const char *url, char *vetted, size_t vetted_size,
+                       hd_wh_result_t *res)
+{
+        char host[256];
+
+        if (w->connect_to)
+                return hd_wh_connect_to(w, res);
+        if (hd_ssrf_check_url(url, w->o->allow, w->o->nallow, host, sizeof(host), vetted,
+                              vetted_size, res->error, sizeof(res->error))) {
+                res->refused = 1;
+                return -1;
+        }
+        return hd_wh_addr(w, vetted, "443", res);
+}
+
+/* Optional per-subscription authentication for the HTTP/1.1 path (values are never
+ * logged): an Authorization line, or the client certificate. 0, or -1 (refused). */
+static int hd_wh_h1_auth(hd_wh_conn_t *w, const json_t *auth, hd_wh_h1_req_t *rq,
+                         hd_wh_result_t *res)
+{
+        const char *type = json_string_value(json_object_get(auth, "type"));
+        char plain[3072];
+        int n;
+
+        if (!type)
+                return 0;
+        if (!strcmp(type, "basic")) {
+                n = snprintf(plain, sizeof(plain), "%s:%s",
+                             json_string_value(json_object_get(auth, "username")) ?: "",
+                             json_string_value(json_object_get(auth, "password")) ?: "");
+                if (n < 0 || (size_t)n >= sizeof(plain)) {
+                        snprintf(res->error, sizeof(res->error), "basic credentials too long");
+                        res->refused = 1;
+                        return -1;
+                }
+                memcpy(w->auth_line, "Authorization: Basic ", 21);
+                EVP_EncodeBlock((unsigned char *)w->auth_line + 21, (unsigned char *)plain, n);
+                OPENSSL_cleanse(plain, sizeof(plain));
+                rq->auth_header = w->auth_line;
+        } else if (!strcmp(type, "bearer")) {
+                snprintf(w->auth_line, sizeof(w->auth_line), "Authorization: Bearer %s",
+                         json_string_value(json_object_get(auth, "token")) ?: "");
+                rq->auth_header = w->auth_line;
+        } else if (!strcmp(type, "mtls")) {
+                rq->cert_file = json_string_value(json_object_get(auth, "cert_file"));
+                rq->key_file = json_string_value(json_object_get(auth, "key_file"));
+        }
+        return 0;
+}
+
+/* Optional per-subscription authentication for curl: basic and mTLS options stay
+ * on the handle, so they are cleared before the next attempt; a bearer token is
+ * one more header line at *tail. */
 static void hd_wh_auth(hd_wh_conn_t *w, const json_t *auth, struct curl_slist **tail)
 {
         const char *type = json_string_value(json_object_get(auth, "type"));
@@ -152,30 +288,35 @@ static void hd_wh_auth(hd_wh_conn_t *w, const json_t *auth, struct curl_slist **
         }
 }
 
-void hd_wh_post(hd_wh_conn_t *w, const char *url, const char *body, size_t len,
-                const char *const *headers, size_t nheaders, const json_t *auth,
-                hd_wh_result_t *res)
+/* The HTTP/2 path: curl, for hosts that chose h2 in ALPN. */
+static void hd_wh_post_curl(hd_wh_conn_t *w, const char *url, const char *vetted,
+                            const char *body, size_t len, const char *const *headers,
+                            size_t nheaders, const json_t *auth, hd_wh_result_t *res)
 {
         struct curl_slist *tail = &w->hdr[2];
-        CURL *c = w->curl;
         CURLcode rc;
+        CURL *c;
 
-        memset(res, 0, sizeof(*res));
-        if (hd_wh_route(w, url, res))
-                return;
-        if (nheaders > HD_WH_MAX_HEADERS)
-                nheaders = HD_WH_MAX_HEADERS;
+        if (!w->curl) {
+                if (!(w->curl = curl_easy_init())) {
+                        snprintf(res->error, sizeof(res->error), "cannot make a curl handle");
+                        return;
+                }
+                hd_wh_conn_defaults(w);
+        }
+        c = w->curl;
+        if (!w->connect_to) {
+                snprintf(w->route_entry, sizeof(w->route_entry), "%s:443:%s", w->host, vetted);
+                w->route = (struct curl_slist){w->route_entry, NULL};
+                /* curl loads RESOLVE entries at the start of the next transfer only */
+                curl_easy_setopt(c, CURLOPT_RESOLVE, &w->route);
+        }
         for (size_t i = 0; i < nheaders; i++)
                 (tail++)->data = (char *)headers[i]; /* curl only reads them */
         hd_wh_auth(w, auth, &tail);
         for (struct curl_slist *n = w->hdr; n < tail; n++)
                 n->next = n + 1 < tail ? n + 1 : NULL;
-        /* curl parses the URL per transfer anyway; a copy is made only when it changes */
-        if (!w->url || strcmp(w->url, url)) {
-                free(w->url);
-                w->url = hd_strdup(url);
-                curl_easy_setopt(c, CURLOPT_URL, url);
-        }
+        curl_easy_setopt(c, CURLOPT_URL, url);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(c, CURLOPT_HEADERDATA, res);
@@ -184,4 +325,41 @@ void hd_wh_post(hd_wh_conn_t *w, const char *url, const char *body, size_t len,
                 curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->status);
         else
                 snprintf(res->error, sizeof(res->error), "%s", curl_easy_strerror(rc));
+}
+
+static int hd_wh_is_h2(const hd_wh_conn_t *w)
+{
+        for (size_t i = 0; i < HD_WH_H2_HOSTS; i++)
+                if (!strcmp(w->h2[i], w->host))
+                        return 1;
+        return 0;
+}
+
+void hd_wh_post(hd_wh_conn_t *w, const char *url, const char *body, size_t len,
+                const char *const *headers, size_t nheaders, const json_t *auth,
+                hd_wh_result_t *res)
+{
+        const hd_wh_target_opts_t *o = w->o;
+        char vetted[64] = "";
+
+        memset(res, 0, sizeof(*res));
+        if (nheaders > HD_WH_MAX_HEADERS)
+                nheaders = HD_WH_MAX_HEADERS;
+        if (hd_wh_parse(w, url, res) || hd_wh_route(w, url, vetted, sizeof(vetted), res))
+                return;
+        if (!hd_wh_is_h2(w)) {
+                hd_wh_h1_req_t rq = {
+                        .host = w->host, .addr = (const struct sockaddr *)&w->addr,
+                        .addrlen = w->addrlen, .path = w->path, .headers = headers,
+                        .nheaders = nheaders, .body = body, .body_len = len,
+                        .connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms : 5000,
+                        .total_timeout_ms = o->total_timeout_ms ? o->total_timeout_ms : 15000};
+
+                if (hd_wh_h1_auth(w, auth, &rq, res) ||
+                    hd_wh_h1_post(w->h1, &rq, res) == HD_WH_H1_DONE)
+                        return;
+                hd_strlcpy(w->h2[w->h2_next++ % HD_WH_H2_HOSTS], w->host, sizeof(w->h2[0]));
+                memset(res, 0, sizeof(*res));
+        }
+        hd_wh_post_curl(w, url, vetted, body, len, headers, nheaders, auth, res);
 }
