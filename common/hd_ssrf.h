@@ -3,7 +3,8 @@
  * target is classified; loopback, private, link-local, CGNAT, multicast, reserved,
  * documentation, cloud metadata and IPv6 ULA/link-local/mapped/NAT64/6to4
  * addresses are refused, and the transfer is then pinned to the vetted address
- * (CURLOPT_RESOLVE), so a second DNS answer cannot redirect it. An explicit CIDR
+ * (the connection goes to that address: hd_wh_h1, or CURLOPT_RESOLVE for curl),
+ * so a second DNS answer cannot redirect it. An explicit CIDR
  * allow-list (dev and tests only, never a default) lets chosen ranges through.
  */
 #ifndef HD_SSRF_H

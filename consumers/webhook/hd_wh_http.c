@@ -1,5 +1,6 @@
 /* hd_wh_http: see hd_wh_http.h. */
 #include "hd_wh_http.h"
+#include "hd_url.h"
 #include "hd_wh_h1.h"
 #include "hd_util.h"
 
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 static size_t hd_wh_discard(char *p, size_t s, size_t n, void *o)
 {
@@ -56,7 +58,13 @@ struct hd_wh_conn {
         char h2[HD_WH_H2_HOSTS][256];   /* hosts that chose HTTP/2 in ALPN, round robin */
         size_t h2_next;
         char auth_line[4200];
+        int url_vetted;                 /* url passed the URL rules */
+        char dns_host[256];             /* the last host resolved and vetted, */
+        char dns_vetted[64];            /* its vetted address */
+        time_t dns_until;               /* and until when it is reused (monotonic s) */
 };
+
+#define HD_WH_DNS_TTL_S 60 /* as curl's DNS cache: a host is resolved once a minute */
 
 static void hd_wh_conn_defaults(hd_wh_conn_t *w)
 {
@@ -129,7 +137,7 @@ static int hd_wh_parse(hd_wh_conn_t *w, const char *url, hd_wh_result_t *res)
         free(w->url);
         free(w->path);
         w->url = w->path = NULL;
-        w->addr_fixed = 0;
+        w->addr_fixed = w->url_vetted = 0;
         if ((u = curl_url()) && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
             curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
             curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
@@ -201,20 +209,45 @@ static int hd_wh_connect_to(hd_wh_conn_t *w, hd_wh_result_t *res)
         return 0;
 }
 
-/* CONNECT_TO entries are the test hook; otherwise the SSRF guard vets the target
- * and the connection goes to the vetted address (in vetted for curl). 0 or -1. */
+static time_t hd_wh_mono_s(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return ts.tv_sec;
+}
+
+/* CONNECT_TO entries are the test hook; otherwise the URL rules (once per URL) and
+ * the SSRF guard vet the target, and the connection goes to the vetted address (in
+ * vetted for curl). A vetted answer is reused for HD_WH_DNS_TTL_S: one lookup a
+ * minute per worker and host instead of one per attempt. 0 or -1. */
 static int hd_wh_route(hd_wh_conn_t *w, const char *url, char *vetted, size_t vetted_size,
                        hd_wh_result_t *res)
 {
         char host[256];
+        time_t now;
 
         if (w->connect_to)
                 return hd_wh_connect_to(w, res);
-        if (hd_ssrf_check_url(url, w->o->allow, w->o->nallow, host, sizeof(host), vetted,
-                              vetted_size, res->error, sizeof(res->error))) {
-                res->refused = 1;
-                return -1;
+        if (!w->url_vetted) {
+                if (hd_url_check_webhook(url, host, sizeof(host), res->error, sizeof(res->error))) {
+                        res->refused = 1;
+                        return -1;
+                }
+                w->url_vetted = 1;
         }
+        now = hd_wh_mono_s();
+        if (strcmp(w->dns_host, w->host) || now >= w->dns_until) {
+                w->dns_host[0] = '\0';
+                if (hd_ssrf_resolve(w->host, w->o->allow, w->o->nallow, w->dns_vetted,
+                                    sizeof(w->dns_vetted), res->error, sizeof(res->error))) {
+                        res->refused = 1;
+                        return -1;
+                }
+                hd_strlcpy(w->dns_host, w->host, sizeof(w->dns_host));
+                w->dns_until = now + HD_WH_DNS_TTL_S;
+        }
+        hd_strlcpy(vetted, w->dns_vetted, vetted_size);
         return hd_wh_addr(w, vetted, "443", res);
 }
 

@@ -5,6 +5,8 @@
  * pinned to the vetted address, redirects never followed (a 3xx is a failure),
  * connect timeout 5 s, total 15 s, HTTP/2 when the server offers it. Test-only
  * settings (CONNECT_TO entries, a CIDR allow-list) are explicit arguments.
+ * HTTP/1.1 goes through hd_wh_h1 (herald's own client); a host that chooses h2
+ * in ALPN is remembered and served by libcurl.
  */
 #ifndef HD_WH_HTTP_H
 #define HD_WH_HTTP_H
@@ -30,8 +32,9 @@ typedef struct hd_wh_result {
         int refused;           /* 1: the SSRF guard refused the target (never retried) */
 } hd_wh_result_t;
 
-/* One worker's HTTP state: the curl handle (its live connections) with the options
- * that never change set once, and the header list reused for every attempt. */
+/* One worker's HTTP state: its HTTP/1.1 client (live connections), the parsed
+ * target of the last URL, and for HTTP/2 hosts a curl handle with the options that
+ * never change set once and the header list reused for every attempt. */
 typedef struct hd_wh_conn hd_wh_conn_t;
 
 /* A connection state for targets under opts (kept by the caller, must outlive it);
