@@ -195,11 +195,13 @@ ordered_row() { # KEYS|unordered
   sub_create 100
   produce "$n" "$keys"
   whd_start
+  [ -n "${PERF_OUT:-}" ] && { perf record -F 999 ${PERF_ARGS:---call-graph dwarf,16384} -p "$whd_pid" -o "$PERF_OUT" 2>/dev/null & perf_pid=$!; }
   if [ "${ORDERED_RX:-nginx}" = listen ]; then
     wait_for 600 listen_count_at_least "$n" || echo "ordered: not all delivered" >&2
   else
     wait_for 600 nginx_count_at_least "$n" || echo "ordered: not all delivered" >&2
   fi
+  [ -n "${PERF_OUT:-}" ] && { kill -INT $perf_pid; wait $perf_pid || true; }
   [ -n "${DEBUG_METRICS:-}" ] && curl -s "$(sed -n 's/.*metrics on \(http[^ ]*\).*/\1/p' "$work/whd.out")" | grep -E "latency_seconds_(sum|count)|deliveries_total" >&2
   [ -n "${DEBUG_METRICS:-}" ] && echo "cpu_ticks=$(awk '{print $14+$15}' /proc/$whd_pid/stat)" >&2
   if [ "${ORDERED_RX:-nginx}" = listen ]; then
