@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "hd_wh_h1_proto.h"
 #include "hd_wh_http.h"
 
 typedef struct hd_wh_h1 hd_wh_h1_t;
@@ -33,32 +34,10 @@ typedef struct hd_wh_h1 hd_wh_h1_t;
 hd_wh_h1_t *hd_wh_h1_new(const char *ca_file, char *errstr, size_t errstr_size);
 void hd_wh_h1_free(hd_wh_h1_t *h);
 
-typedef struct hd_wh_h1_req {
-        const char *host;            /* URL host: SNI, verification, Host: */
-        const struct sockaddr *addr; /* where to connect (vetted by the caller) */
-        socklen_t addrlen;
-        const char *path;            /* path and query, starting with '/' */
-        const char *const *headers;  /* extra "Name: value" lines */
-        size_t nheaders;
-        const char *auth_header;     /* "Authorization: …" line, or NULL */
-        const char *cert_file, *key_file; /* client certificate (mTLS), or NULL */
-        const char *body;
-        size_t body_len;
-        long connect_timeout_ms, total_timeout_ms;
-} hd_wh_h1_req_t;
-
 #define HD_WH_H1_DONE 0     /* res holds the answer, or the failure in res->error */
 #define HD_WH_H1_USE_H2 1   /* the server chose HTTP/2: nothing was sent */
 
 /* POSTs req; fills res (status, Retry-After, or error with status 0). */
 int hd_wh_h1_post(hd_wh_h1_t *h, const hd_wh_h1_req_t *req, hd_wh_result_t *res);
-
-/*
- * Frames one whole answer p[0..n) as hd_wh_h1_post would read it (interim 1xx
- * skipped, head parsed, body framed by Content-Length or chunks): the status, or
- * -1 when it is not HTTP/1.x or incomplete; *keep: whether the connection could
- * carry the next request. The parser's entry for fuzzing and tests.
- */
-long hd_wh_h1_frame(const char *p, size_t n, int *keep);
 
 #endif

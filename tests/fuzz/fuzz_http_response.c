@@ -5,7 +5,7 @@
  * has a status in 100..599, and a connection is kept only when the answer was
  * framed exactly (no byte left over, none missing).
  */
-#include "hd_wh_h1.h"
+#include "hd_wh_h1_proto.h"
 
 #include <stdint.h>
 #include <stdlib.h>
