@@ -1,14 +1,12 @@
 /* hd_wh_http: see hd_wh_http.h. */
 #include "hd_wh_http.h"
-#include "hd_url.h"
+#include "hd_wh_target.h"
 #include "hd_wh_h1.h"
 #include "hd_util.h"
 
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
-#include <arpa/inet.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,16 +48,13 @@ struct hd_wh_conn {
         char bearer[4200];
         char *url;                      /* the URL last given to curl */
         int auth_set;                   /* basic or mTLS options are on the handle */
-        char host[256];                 /* url's host, */
-        char *path;                     /* path and query, */
-        struct sockaddr_storage addr;   /* and where it goes (CONNECT_TO or vetted) */
+        hd_wh_url_t target;             /* url's host and path, */
+        struct sockaddr_storage addr;   /* and where its host goes (CONNECT_TO or vetted) */
         socklen_t addrlen;
-        int addr_fixed;                 /* addr came from a CONNECT_TO entry: kept with url */
         char h2[HD_WH_H2_HOSTS][256];   /* hosts that chose HTTP/2 in ALPN, round robin */
         size_t h2_next;
         char auth_line[4200];
-        int url_vetted;                 /* url passed the URL rules */
-        char dns_host[256];             /* the last host resolved and vetted, */
+        char dns_host[256];             /* the last host resolved (and vetted), */
         char dns_vetted[64];            /* its vetted address */
         time_t dns_until;               /* and until when it is reused (monotonic s) */
 };
@@ -121,92 +116,8 @@ void hd_wh_conn_free(hd_wh_conn_t *w)
                 curl_easy_cleanup(w->curl);
         curl_slist_free_all(w->connect_to);
         free(w->url);
-        free(w->path);
+        hd_wh_url_clear(&w->target);
         free(w);
-}
-
-/* url's host and path, kept while url stays the same. -1 when it cannot be parsed. */
-static int hd_wh_parse(hd_wh_conn_t *w, const char *url, hd_wh_result_t *res)
-{
-        char *host = NULL, *path = NULL, *query = NULL, *port = NULL;
-        CURLU *u;
-        int rc = -1;
-
-        if (w->url && !strcmp(w->url, url))
-                return 0;
-        free(w->url);
-        free(w->path);
-        w->url = w->path = NULL;
-        w->addr_fixed = w->url_vetted = 0;
-        if ((u = curl_url()) && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-            curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
-            curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK &&
-            curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_NO_PORT &&
-            strlen(host) < sizeof(w->host)) {
-                curl_url_get(u, CURLUPART_QUERY, &query, 0);
-                hd_strlcpy(w->host, host, sizeof(w->host));
-                w->path = hd_malloc(strlen(path) + (query ? strlen(query) + 2 : 1));
-                sprintf(w->path, "%s%s%s", path, query ? "?" : "", query ? query : "");
-                w->url = hd_strdup(url);
-                rc = 0;
-        } else {
-                snprintf(res->error, sizeof(res->error),
-                         "the URL cannot be parsed or names a port");
-                res->refused = 1;
-        }
-        curl_free(host);
-        curl_free(path);
-        curl_free(query);
-        curl_free(port);
-        curl_url_cleanup(u);
-        return rc;
-}
-
-/* text ("1.2.3.4", "[2001:db8::1]" or a name, resolved) and port into w->addr. */
-static int hd_wh_addr(hd_wh_conn_t *w, const char *text, const char *port, hd_wh_result_t *res)
-{
-        struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
-        char bare[256];
-        int rc;
-
-        snprintf(bare, sizeof(bare), "%.*s", (int)strcspn(text + (*text == '['), "]"),
-                 text + (*text == '['));
-        if ((rc = getaddrinfo(bare, port, &hints, &ai)) || !ai) {
-                snprintf(res->error, sizeof(res->error), "cannot resolve %s: %s", bare,
-                         gai_strerror(rc));
-                return -1;
-        }
-        memcpy(&w->addr, ai->ai_addr, ai->ai_addrlen);
-        w->addrlen = ai->ai_addrlen;
-        freeaddrinfo(ai);
-        return 0;
-}
-
-/* The test hook: the first CONNECT_TO entry "HOST:PORT:TO_HOST:TO_PORT" that matches
- * (empty parts match anything), resolved once per URL; no entry: the host itself. */
-static int hd_wh_connect_to(hd_wh_conn_t *w, hd_wh_result_t *res)
-{
-        for (size_t i = 0; !w->addr_fixed && i < w->o->nconnect_to; i++) {
-                char e[400], *host = e, *port, *to, *to_port;
-
-                hd_strlcpy(e, w->o->connect_to[i], sizeof(e));
-                if (!(port = strchr(host, ':')) || !(to = strchr(port + 1, ':')))
-                        continue;
-                *port++ = '\0';
-                *to++ = '\0';
-                if (!(to_port = strrchr(to, ':')) || (*to == '[' && to_port < strchr(to, ']')))
-                        continue;
-                *to_port++ = '\0';
-                if ((*host && strcasecmp(host, w->host)) || (*port && strcmp(port, "443")))
-                        continue;
-                if (hd_wh_addr(w, *to ? to : w->host, *to_port ? to_port : "443", res))
-                        return -1;
-                w->addr_fixed = 1;
-        }
-        if (!w->addr_fixed && hd_wh_addr(w, w->host, "443", res))
-                return -1;
-        w->addr_fixed = 1;
-        return 0;
 }
 
 static time_t hd_wh_mono_s(void)
@@ -217,38 +128,33 @@ static time_t hd_wh_mono_s(void)
         return ts.tv_sec;
 }
 
-/* CONNECT_TO entries are the test hook; otherwise the URL rules (once per URL) and
- * the SSRF guard vet the target, and the connection goes to the vetted address (in
- * vetted for curl). A vetted answer is reused for HD_WH_DNS_TTL_S: one lookup a
- * minute per worker and host instead of one per attempt. 0 or -1. */
+/* Where url goes: its parts (kept while the URL stays the same; the URL rules are
+ * checked then, unless CONNECT_TO entries are set) and the address, reused for
+ * HD_WH_DNS_TTL_S: one lookup a minute per worker and host instead of one per
+ * attempt, each answer vetted again. 0, or -1 with res->error. */
 static int hd_wh_route(hd_wh_conn_t *w, const char *url, char *vetted, size_t vetted_size,
                        hd_wh_result_t *res)
 {
-        char host[256];
-        time_t now;
+        time_t now = hd_wh_mono_s();
 
-        if (w->connect_to)
-                return hd_wh_connect_to(w, res);
-        if (!w->url_vetted) {
-                if (hd_url_check_webhook(url, host, sizeof(host), res->error, sizeof(res->error))) {
-                        res->refused = 1;
+        if (!w->url || strcmp(w->url, url)) {
+                free(w->url);
+                w->url = NULL;
+                hd_wh_url_clear(&w->target);
+                if (hd_wh_url_parse(url, !w->connect_to, &w->target, res))
                         return -1;
-                }
-                w->url_vetted = 1;
+                w->url = hd_strdup(url);
         }
-        now = hd_wh_mono_s();
-        if (strcmp(w->dns_host, w->host) || now >= w->dns_until) {
+        if (strcmp(w->dns_host, w->target.host) || now >= w->dns_until) {
                 w->dns_host[0] = '\0';
-                if (hd_ssrf_resolve(w->host, w->o->allow, w->o->nallow, w->dns_vetted,
-                                    sizeof(w->dns_vetted), res->error, sizeof(res->error))) {
-                        res->refused = 1;
+                if (hd_wh_resolve(w->o, w->target.host, &w->addr, &w->addrlen, w->dns_vetted,
+                                  sizeof(w->dns_vetted), res))
                         return -1;
-                }
-                hd_strlcpy(w->dns_host, w->host, sizeof(w->dns_host));
+                hd_strlcpy(w->dns_host, w->target.host, sizeof(w->dns_host));
                 w->dns_until = now + HD_WH_DNS_TTL_S;
         }
         hd_strlcpy(vetted, w->dns_vetted, vetted_size);
-        return hd_wh_addr(w, vetted, "443", res);
+        return 0;
 }
 
 /* Optional per-subscription authentication for the HTTP/1.1 path (values are never
@@ -339,7 +245,7 @@ static void hd_wh_post_curl(hd_wh_conn_t *w, const char *url, const char *vetted
         }
         c = w->curl;
         if (!w->connect_to) {
-                snprintf(w->route_entry, sizeof(w->route_entry), "%s:443:%s", w->host, vetted);
+                snprintf(w->route_entry, sizeof(w->route_entry), "%s:443:%s", w->target.host, vetted);
                 w->route = (struct curl_slist){w->route_entry, NULL};
                 /* curl loads RESOLVE entries at the start of the next transfer only */
                 curl_easy_setopt(c, CURLOPT_RESOLVE, &w->route);
@@ -363,7 +269,7 @@ static void hd_wh_post_curl(hd_wh_conn_t *w, const char *url, const char *vetted
 static int hd_wh_is_h2(const hd_wh_conn_t *w)
 {
         for (size_t i = 0; i < HD_WH_H2_HOSTS; i++)
-                if (!strcmp(w->h2[i], w->host))
+                if (!strcmp(w->h2[i], w->target.host))
                         return 1;
         return 0;
 }
@@ -378,12 +284,12 @@ void hd_wh_post(hd_wh_conn_t *w, const char *url, const char *body, size_t len,
         memset(res, 0, sizeof(*res));
         if (nheaders > HD_WH_MAX_HEADERS)
                 nheaders = HD_WH_MAX_HEADERS;
-        if (hd_wh_parse(w, url, res) || hd_wh_route(w, url, vetted, sizeof(vetted), res))
+        if (hd_wh_route(w, url, vetted, sizeof(vetted), res))
                 return;
         if (!hd_wh_is_h2(w)) {
                 hd_wh_h1_req_t rq = {
-                        .host = w->host, .addr = (const struct sockaddr *)&w->addr,
-                        .addrlen = w->addrlen, .path = w->path, .headers = headers,
+                        .host = w->target.host, .addr = (const struct sockaddr *)&w->addr,
+                        .addrlen = w->addrlen, .path = w->target.path, .headers = headers,
                         .nheaders = nheaders, .body = body, .body_len = len,
                         .connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms : 5000,
                         .total_timeout_ms = o->total_timeout_ms ? o->total_timeout_ms : 15000};
@@ -391,7 +297,7 @@ void hd_wh_post(hd_wh_conn_t *w, const char *url, const char *body, size_t len,
                 if (hd_wh_h1_auth(w, auth, &rq, res) ||
                     hd_wh_h1_post(w->h1, &rq, res) == HD_WH_H1_DONE)
                         return;
-                hd_strlcpy(w->h2[w->h2_next++ % HD_WH_H2_HOSTS], w->host, sizeof(w->h2[0]));
+                hd_strlcpy(w->h2[w->h2_next++ % HD_WH_H2_HOSTS], w->target.host, sizeof(w->h2[0]));
                 memset(res, 0, sizeof(*res));
         }
         hd_wh_post_curl(w, url, vetted, body, len, headers, nheaders, auth, res);
