@@ -80,6 +80,7 @@ static const hd_cspec_t hd_cspecs[] = {
         {"webhook.max_in_flight", HD_CT_INT, OFF(webhook.max_in_flight), 1, 100000, "256",
          NULL},
         {"webhook.window", HD_CT_INT, OFF(webhook.window), 1, 1000000, "1000", NULL},
+        {"webhook.async", HD_CT_BOOL, OFF(webhook.async), 0, 1, "true", NULL},
         {"webhook.retry_schedule", HD_CT_STR, OFF(webhook.retry_schedule), 0, 0,
          "0s,5s,5m,30m,2h,5h,10h,10h", hd_check_schedule},
         {"webhook.commit_interval_ms", HD_CT_INT, OFF(webhook.commit_interval_ms), 10, 60000,

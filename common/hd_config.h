@@ -90,6 +90,7 @@ typedef struct hd_config {
                 int workers;          /* webhook.workers: parallel HTTP attempts */
                 int max_in_flight;    /* webhook.max_in_flight: deliveries at once, all subs */
                 int window;           /* webhook.window: open records per partition before pause */
+                int async;            /* webhook.async: HTTP/1.1 on one I/O thread */
                 char *retry_schedule; /* webhook.retry_schedule: "0s,5s,5m,…" */
                 int commit_interval_ms; /* webhook.commit_interval_ms */
                 int revoke_timeout_ms;  /* webhook.revoke_timeout_ms: wait on rebalance */

@@ -30,6 +30,8 @@ typedef struct hd_rt_result {
         char error[256];           /* detail (network, TLS, server text) */
 } hd_rt_result_t;
 
+struct hd_rt;
+
 typedef struct hd_channel {
         /* The subscriptions' "channel" value, also the log component. */
         const char *name;
@@ -53,6 +55,15 @@ typedef struct hd_channel {
          * start (-1 with the reason) when they cannot work with this config; may be
          * NULL. subs maps id -> subscription. */
         int (*check)(void *ctx, const json_t *subs, char *errstr, size_t errstr_size);
+        /* Optional, loop thread: the attempt without a worker thread. 0 when the
+         * channel took it: it fills res and calls hd_rt_attempt_done(rt, token, …) once,
+         * from any thread (or hd_rt_attempt_on_worker(rt, token) when it declines
+         * after all, having sent nothing); -1: a worker makes it through attempt(). */
+        int (*attempt_async)(void *ctx, struct hd_rt *rt, void *token, const json_t *sub,
+                             const char *msg_id, void *payload, hd_rt_result_t *res);
+        /* Optional: ends every asynchronous attempt (each reported done) before the
+         * workers stop. */
+        void (*async_stop)(void *ctx);
 } hd_channel_t;
 
 /* The group's settings: webhook.* or email.* of the config. */
@@ -70,6 +81,13 @@ typedef struct hd_rt hd_rt_t;
  * Kafka clients subscribed. cfg stays the caller's and must outlive the runtime. */
 hd_rt_t *hd_rt_new(const hd_config_t *cfg, const hd_rt_conf_t *rc, const hd_channel_t *ch,
                    void *ctx, char *errstr, size_t errstr_size);
+/* An asynchronous attempt (hd_channel_t.attempt_async) is over: its res is filled.
+ * queued: attempts the channel still holds waiting to start; while there are some,
+ * the loop is woken only for a batch of results (it is not needed to feed it). */
+void hd_rt_attempt_done(hd_rt_t *rt, void *token, size_t queued);
+/* An asynchronous attempt the channel gave back unsent: a worker makes it. */
+void hd_rt_attempt_on_worker(hd_rt_t *rt, void *token);
+
 /* Consumes until *stop becomes non-zero. */
 void hd_rt_run(hd_rt_t *rt, volatile sig_atomic_t *stop);
 int hd_rt_metrics_port(const hd_rt_t *rt);

@@ -69,6 +69,7 @@ typedef struct hd_job {
         int64_t due_us;            /* retry timer */
         hd_rt_result_t res;
         double seconds;            /* duration of the last attempt */
+        int64_t t0_us;             /* when an asynchronous attempt started */
         char reason[300];          /* why it is dead-lettered */
         struct hd_job *next;       /* work queue, done queue or timer list */
 } hd_job_t;

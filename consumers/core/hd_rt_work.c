@@ -40,10 +40,9 @@ static void hd_rt_wake_loop(hd_rt_t *w)
  * and each wake-up costs a context switch; a result that waits is picked up by the
  * next batch, or by the loop's own poll timeout.
  */
-static int hd_rt_want_wake(hd_rt_t *w)
+static int hd_rt_want_wake(hd_rt_t *w, int deep)
 {
-        if (w->wake_sent || !w->done ||
-            (w->ntodo > w->nthreads && w->ndone < HD_RT_WAKE_BATCH))
+        if (w->wake_sent || !w->done || (deep && w->ndone < HD_RT_WAKE_BATCH))
                 return 0;
         w->wake_sent = 1;
         return 1;
@@ -82,7 +81,7 @@ static void *hd_rt_worker(void *arg)
                 if (!w->todo)
                         w->todo_tail = NULL;
                 w->ntodo--;
-                wake = hd_rt_want_wake(w);
+                wake = hd_rt_want_wake(w, w->ntodo > w->nthreads);
                 pthread_mutex_unlock(&w->lock);
                 if (wake)
                         hd_rt_wake_loop(w);
@@ -96,7 +95,7 @@ static void *hd_rt_worker(void *arg)
                 job->next = w->done;
                 w->done = job;
                 w->ndone++;
-                wake = hd_rt_want_wake(w);
+                wake = hd_rt_want_wake(w, w->ntodo > w->nthreads);
                 pthread_mutex_unlock(&w->lock);
                 if (wake) /* outside the work lock: the yield is a syscall at times */
                         hd_rt_wake_loop(w);
@@ -123,6 +122,9 @@ int hd_rt_workers_start(hd_rt_t *w, char *errstr, size_t errstr_size)
 
 void hd_rt_workers_stop(hd_rt_t *w)
 {
+        /* Asynchronous attempts end first: one given back unsent still needs a worker. */
+        if (w->ch->async_stop)
+                w->ch->async_stop(w->ctx);
         pthread_mutex_lock(&w->lock);
         w->stop_workers = 1;
         for (int i = 0; i < w->nthreads; i++)
@@ -139,11 +141,10 @@ void hd_rt_workers_stop(hd_rt_t *w)
 
 /* The job goes to the worker that went idle last: its connection and caches are the
  * warmest (a condition shared by all would wake the one idle longest). */
-void hd_rt_submit_attempt(hd_rt_t *w, hd_job_t *job)
+static void hd_rt_to_workers(hd_rt_t *w, hd_job_t *job)
 {
         hd_rt_wslot_t *s;
 
-        job->attempt++;
         job->next = NULL;
         pthread_mutex_lock(&w->lock);
         if (w->todo_tail)
@@ -158,6 +159,42 @@ void hd_rt_submit_attempt(hd_rt_t *w, hd_job_t *job)
                 pthread_cond_signal(&s->cond);
         }
         pthread_mutex_unlock(&w->lock);
+}
+
+/* The channel's asynchronous path first, when it has one; else a worker. */
+void hd_rt_submit_attempt(hd_rt_t *w, hd_job_t *job)
+{
+        job->attempt++;
+        if (w->ch->attempt_async) {
+                memset(&job->res, 0, sizeof(job->res));
+                job->res.retry_after_ms = -1;
+                job->t0_us = hd_mono_us();
+                if (!w->ch->attempt_async(w->ctx, w, job, job->sub, job->msg_id, job->payload,
+                                          &job->res))
+                        return;
+        }
+        hd_rt_to_workers(w, job);
+}
+
+void hd_rt_attempt_on_worker(hd_rt_t *w, void *token)
+{
+        hd_rt_to_workers(w, token);
+}
+
+void hd_rt_attempt_done(hd_rt_t *w, void *token, size_t queued)
+{
+        hd_job_t *job = token;
+        int wake;
+
+        job->seconds = (double)(hd_mono_us() - job->t0_us) / 1e6;
+        pthread_mutex_lock(&w->lock);
+        job->next = w->done;
+        w->done = job;
+        w->ndone++;
+        wake = hd_rt_want_wake(w, queued > 0);
+        pthread_mutex_unlock(&w->lock);
+        if (wake)
+                hd_rt_wake_loop(w);
 }
 
 static void hd_job_free(hd_rt_t *w, hd_job_t *job)

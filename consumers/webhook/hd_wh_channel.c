@@ -2,6 +2,8 @@
 #include "hd_wh_channel.h"
 #include "hd_retry.h"
 #include "hd_util.h"
+#include "hd_log.h"
+#include "hd_wh_aio.h"
 #include "hd_wh_body.h"
 
 #include <curl/curl.h>
@@ -51,6 +53,24 @@ static hd_wh_worker_t *hd_wh_worker(hd_wh_channel_t *wc, void **wstate)
         return *wstate = ws;
 }
 
+/* What an HTTP outcome means for the delivery. */
+static void hd_wh_apply(const hd_wh_result_t *r, hd_rt_result_t *res)
+{
+        res->status = r->status;
+        res->refused = r->refused;
+        hd_strlcpy(res->error, r->error, sizeof(res->error));
+        res->outcome = r->refused ? HD_OUTCOME_DEAD : hd_retry_classify_http(r->status);
+        if (r->refused)
+                hd_strlcpy(res->reason, r->reason[0] ? r->reason : "target_refused",
+                           sizeof(res->reason));
+        else if (res->outcome == HD_OUTCOME_DEAD)
+                snprintf(res->reason, sizeof(res->reason), "http_%ld", r->status);
+        else if (res->outcome == HD_OUTCOME_DISABLE)
+                snprintf(res->error, sizeof(res->error), "410 Gone from the endpoint");
+        if (r->retry_after[0])
+                res->retry_after_ms = hd_retry_after_parse(r->retry_after, (int64_t)time(NULL));
+}
+
 static void hd_wh_attempt(void *ctx, void **wstate, const json_t *sub, const char *msg_id,
                           void *payload, hd_rt_result_t *res)
 {
@@ -64,7 +84,7 @@ static void hd_wh_attempt(void *ctx, void **wstate, const json_t *sub, const cha
 
         if (!ws) { /* a network-class failure: retried like one */
                 res->outcome = HD_OUTCOME_RETRY;
-                hd_strlcpy(res->error, "cannot make a curl handle", sizeof(res->error));
+                hd_strlcpy(res->error, "cannot make an HTTP client", sizeof(res->error));
                 return;
         }
         /* A fresh timestamp and signature per attempt (DESIGN §7). */
@@ -78,18 +98,64 @@ static void hd_wh_attempt(void *ctx, void **wstate, const json_t *sub, const cha
         }
         hd_wh_post(ws->conn, json_string_value(json_object_get(wh, "url")), body, len, hdrs, 3,
                    json_object_get(wh, "auth"), &r);
-        res->status = r.status;
-        res->refused = r.refused;
-        hd_strlcpy(res->error, r.error, sizeof(res->error));
-        res->outcome = r.refused ? HD_OUTCOME_DEAD : hd_retry_classify_http(r.status);
-        if (r.refused)
-                hd_strlcpy(res->reason, "target_refused", sizeof(res->reason));
-        else if (res->outcome == HD_OUTCOME_DEAD)
-                snprintf(res->reason, sizeof(res->reason), "http_%ld", r.status);
-        else if (res->outcome == HD_OUTCOME_DISABLE)
-                snprintf(res->error, sizeof(res->error), "410 Gone from the endpoint");
-        if (r.retry_after[0])
-                res->retry_after_ms = hd_retry_after_parse(r.retry_after, (int64_t)time(NULL));
+        hd_wh_apply(&r, res);
+}
+
+/* ---- the asynchronous path (hd_wh_aio), for HTTP/1.1 hosts ---- */
+
+typedef struct hd_wh_ajob {
+        hd_wh_aio_job_t j;       /* first: the engine hands this back */
+        hd_rt_result_t *res;
+} hd_wh_ajob_t;
+
+static void hd_wh_aio_done(void *arg, hd_wh_aio_job_t *j, int declined, size_t queued)
+{
+        hd_wh_channel_t *wc = arg;
+        hd_wh_ajob_t *aj = (hd_wh_ajob_t *)j;
+
+        if (declined) {
+                hd_rt_attempt_on_worker(wc->rt, j->token);
+        } else {
+                hd_wh_apply(&j->res, aj->res);
+                hd_rt_attempt_done(wc->rt, j->token, queued);
+        }
+        free(aj);
+}
+
+static int hd_wh_attempt_async(void *ctx, hd_rt_t *rt, void *token, const json_t *sub,
+                               const char *msg_id, void *payload, hd_rt_result_t *res)
+{
+        hd_wh_channel_t *wc = ctx;
+        hd_wh_ajob_t *aj;
+        char err[256];
+
+        if (!wc->async || wc->async_stopped)
+                return -1;
+        if (!wc->aio) {
+                wc->rt = rt;
+                if (!(wc->aio = hd_wh_aio_new(&wc->target, (size_t)wc->workers, hd_wh_aio_done, wc,
+                                              err, sizeof(err)))) {
+                        hd_logkv(HD_LOG_WARN, "webhook", "no asynchronous HTTP: worker threads make "
+                                 "every attempt", "error", err, NULL);
+                        wc->async = 0;
+                        return -1;
+                }
+        }
+        aj = hd_calloc(1, sizeof(*aj));
+        aj->j = (hd_wh_aio_job_t){.token = token, .sub = sub, .msg_id = msg_id, .body = payload,
+                                  .len = strlen(payload)};
+        aj->res = res;
+        hd_wh_aio_submit(wc->aio, &aj->j);
+        return 0;
+}
+
+static void hd_wh_async_stop(void *ctx)
+{
+        hd_wh_channel_t *wc = ctx;
+
+        wc->async_stopped = 1;
+        hd_wh_aio_free(wc->aio);
+        wc->aio = NULL;
 }
 
 static size_t hd_wh_max_in_flight(const json_t *sub)
@@ -114,6 +180,8 @@ const hd_channel_t hd_wh_channel = {
         .message_id = hd_wh_message_id,
         .max_in_flight = hd_wh_max_in_flight,
         .rate_limit = hd_wh_rate_limit,
+        .attempt_async = hd_wh_attempt_async,
+        .async_stop = hd_wh_async_stop,
 };
 
 int hd_wh_channel_init(hd_wh_channel_t *wc, const hd_config_t *c, char *errstr,
@@ -132,6 +200,8 @@ int hd_wh_channel_init(hd_wh_channel_t *wc, const hd_config_t *c, char *errstr,
                                            (const char *const *)c->webhook.connect_to.v,
                                            c->webhook.connect_to.n, wc->allow, wc->nallow, 5000,
                                            15000};
+        wc->async = c->webhook.async;
+        wc->workers = c->webhook.workers;
         return 0;
 }
 

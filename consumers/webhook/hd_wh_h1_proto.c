@@ -3,6 +3,7 @@
 #include "hd_util.h"
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
 #include <arpa/inet.h>
@@ -457,4 +458,36 @@ const char *hd_wh_addr_text(const struct sockaddr *sa, char *out, size_t size)
                 snprintf(out, size, "%s:%d", ip, ntohs(s4->sin_port));
         }
         return out;
+}
+
+/* ---- authentication ---- */
+
+int hd_wh_h1_auth(const json_t *auth, hd_wh_h1_req_t *rq, char *line, size_t line_size,
+                  hd_wh_result_t *res)
+{
+        const char *type = json_string_value(json_object_get(auth, "type"));
+        char plain[3072];
+        int n;
+
+        if (!type)
+                return 0;
+        if (!strcmp(type, "basic")) {
+                n = snprintf(plain, sizeof(plain), "%s:%s",
+                             json_string_value(json_object_get(auth, "username")) ?: "",
+                             json_string_value(json_object_get(auth, "password")) ?: "");
+                if (n < 0 || (size_t)n >= sizeof(plain) || 21 + (size_t)(n + 2) / 3 * 4 >= line_size)
+                        return hd_h1_refuse(res, "basic credentials too long");
+                memcpy(line, "Authorization: Basic ", 21);
+                EVP_EncodeBlock((unsigned char *)line + 21, (unsigned char *)plain, n);
+                OPENSSL_cleanse(plain, sizeof(plain));
+                rq->auth_header = line;
+        } else if (!strcmp(type, "bearer")) {
+                snprintf(line, line_size, "Authorization: Bearer %s",
+                         json_string_value(json_object_get(auth, "token")) ?: "");
+                rq->auth_header = line;
+        } else if (!strcmp(type, "mtls")) {
+                rq->cert_file = json_string_value(json_object_get(auth, "cert_file"));
+                rq->key_file = json_string_value(json_object_get(auth, "key_file"));
+        }
+        return 0;
 }

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include <jansson.h>
 #include <openssl/ssl.h>
 
 #include "hd_wh_http.h"
@@ -80,6 +81,13 @@ int hd_wh_h1_resp_feed(hd_wh_h1_resp_t *r, const char *p, size_t n, hd_wh_result
  * next request. The parser's entry for fuzzing and tests.
  */
 long hd_wh_h1_frame(const char *p, size_t n, int *keep);
+
+/* The subscription's optional authentication ({"type":"basic"|"bearer"|"mtls",…}):
+ * an Authorization line written into line (rq->auth_header), or the client
+ * certificate (rq->cert_file/key_file). Values are never logged. 0, or -1 with
+ * res->error and res->refused. */
+int hd_wh_h1_auth(const json_t *auth, hd_wh_h1_req_t *rq, char *line, size_t line_size,
+                  hd_wh_result_t *res);
 
 /* A client TLS context: ca_file the only anchors when set, else the system's.
  * NULL with errstr. */

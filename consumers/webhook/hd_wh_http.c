@@ -157,41 +157,6 @@ static int hd_wh_route(hd_wh_conn_t *w, const char *url, char *vetted, size_t ve
         return 0;
 }
 
-/* Optional per-subscription authentication for the HTTP/1.1 path (values are never
- * logged): an Authorization line, or the client certificate. 0, or -1 (refused). */
-static int hd_wh_h1_auth(hd_wh_conn_t *w, const json_t *auth, hd_wh_h1_req_t *rq,
-                         hd_wh_result_t *res)
-{
-        const char *type = json_string_value(json_object_get(auth, "type"));
-        char plain[3072];
-        int n;
-
-        if (!type)
-                return 0;
-        if (!strcmp(type, "basic")) {
-                n = snprintf(plain, sizeof(plain), "%s:%s",
-                             json_string_value(json_object_get(auth, "username")) ?: "",
-                             json_string_value(json_object_get(auth, "password")) ?: "");
-                if (n < 0 || (size_t)n >= sizeof(plain)) {
-                        snprintf(res->error, sizeof(res->error), "basic credentials too long");
-                        res->refused = 1;
-                        return -1;
-                }
-                memcpy(w->auth_line, "Authorization: Basic ", 21);
-                EVP_EncodeBlock((unsigned char *)w->auth_line + 21, (unsigned char *)plain, n);
-                OPENSSL_cleanse(plain, sizeof(plain));
-                rq->auth_header = w->auth_line;
-        } else if (!strcmp(type, "bearer")) {
-                snprintf(w->auth_line, sizeof(w->auth_line), "Authorization: Bearer %s",
-                         json_string_value(json_object_get(auth, "token")) ?: "");
-                rq->auth_header = w->auth_line;
-        } else if (!strcmp(type, "mtls")) {
-                rq->cert_file = json_string_value(json_object_get(auth, "cert_file"));
-                rq->key_file = json_string_value(json_object_get(auth, "key_file"));
-        }
-        return 0;
-}
-
 /* Optional per-subscription authentication for curl: basic and mTLS options stay
  * on the handle, so they are cleared before the next attempt; a bearer token is
  * one more header line at *tail. */
@@ -294,7 +259,7 @@ void hd_wh_post(hd_wh_conn_t *w, const char *url, const char *body, size_t len,
                         .connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms : 5000,
                         .total_timeout_ms = o->total_timeout_ms ? o->total_timeout_ms : 15000};
 
-                if (hd_wh_h1_auth(w, auth, &rq, res) ||
+                if (hd_wh_h1_auth(auth, &rq, w->auth_line, sizeof(w->auth_line), res) ||
                     hd_wh_h1_post(w->h1, &rq, res) == HD_WH_H1_DONE)
                         return;
                 hd_strlcpy(w->h2[w->h2_next++ % HD_WH_H2_HOSTS], w->target.host, sizeof(w->h2[0]));

@@ -29,7 +29,8 @@ typedef struct hd_wh_result {
         long status;           /* HTTP status, 0 when there was no answer */
         char retry_after[64];  /* the Retry-After header, if any */
         char error[256];       /* network/TLS/SSRF reason when status is 0 */
-        int refused;           /* 1: the SSRF guard refused the target (never retried) */
+        int refused;           /* 1: refused before sending (target, content): never retried */
+        char reason[64];       /* the DLQ reason when refused, "" = target_refused */
 } hd_wh_result_t;
 
 /* One worker's HTTP state: its HTTP/1.1 client (live connections), the parsed

@@ -28,7 +28,7 @@ dev_pid= rx_pid= whd_pid=
 cleanup() {
   for p in $whd_pid $rx_pid $dev_pid; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$work"
+  [ -n "${KEEP_WORK:-}" ] && echo "kept $work" >&2 || rm -rf "$work"
 }
 trap cleanup EXIT
 
@@ -65,7 +65,7 @@ whd_conf() {
   cat >"$work/whd.conf" <<EOF
 kafka = { bootstrap_servers = "$HERALD_BOOTSTRAP"; ${WHD_KAFKA_EXTRA:-} };
 registry = { urls = [ "$HERALD_REGISTRY_URL" ]; };
-log = { level = "warn"; };
+log = { level = "${WHD_LOG_LEVEL:-warn}"; };
 webhook = { group = "bench"; workers = $1; max_in_flight = $2; retry_schedule = "$3";
   metrics_listen = "127.0.0.1:0"; tls = { ca_file = "$HERALD_DEV_CA"; };
   connect_to = [ "bench.dev.test:443:127.0.0.1:$4" ]; ${WHD_WEBHOOK_EXTRA:-} };

@@ -6,11 +6,14 @@
  * connection the server closed (sent again once on a new one), timeouts,
  * oversized and non-HTTP answers, header injection refused, host name
  * verification, the client certificate (mTLS) and the HTTP/2 hand-over to curl
- * when the server chooses h2 in ALPN.
+ * when the server chooses h2 in ALPN; then the event-driven client (hd_wh_aio)
+ * through the same scenarios and its own rules (slots, h2 declined, the SSRF
+ * guard on its resolver, attempts ended at stop).
  */
 #include "hd_devcert.h"
 #include "hd_test.h"
 #include "hd_util.h"
+#include "hd_wh_aio.h"
 #include "hd_wh_h1.h"
 #include "hd_wh_http.h"
 
@@ -32,7 +35,7 @@
 /* What the server answers to the next request. */
 enum {
         M_204, M_LEN_BODY, M_CHUNKED, M_INTERIM, M_RETRY_AFTER, M_CLOSE, M_EOF_BODY,
-        M_STALE, M_SILENT, M_HUGE_HEAD, M_GARBAGE, M_H2
+        M_STALE, M_SILENT, M_HUGE_HEAD, M_GARBAGE, M_H2, M_SLOW
 };
 
 static struct {
@@ -142,6 +145,10 @@ static int srv_answer(SSL *ssl, int mode)
                 srv_write(ssl, big);
                 srv_write(ssl, "\r\n\r\n");
                 return 1;
+        case M_SLOW: /* an endpoint taking its time: attempts overlap */
+                usleep(150 * 1000);
+                srv_write(ssl, "HTTP/1.1 204 No Content\r\n\r\n");
+                return 0;
         case M_GARBAGE:
                 srv_write(ssl, "SMTP ready\r\n\r\n");
                 return 1;
@@ -220,13 +227,90 @@ static void srv_start(pthread_t *t)
 static hd_wh_target_opts_t opts;
 static const char *connect_to[1];
 
-static void post(hd_wh_conn_t *c, int mode, const json_t *auth, hd_wh_result_t *res)
+#define URL "https://hooks.dev.test/in/hook?x=1&y=two"
+#define SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+/* The client under test: the blocking one (hd_wh_post) or the event-driven one. */
+typedef struct client {
+        hd_wh_conn_t *conn;
+        hd_wh_aio_t *aio;
+} client_t;
+
+static struct {
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        int done, declined;
+} aio_wait = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+
+static void aio_done(void *arg, hd_wh_aio_job_t *job, int declined, size_t queued)
+{
+        (void)arg, (void)job, (void)queued;
+        pthread_mutex_lock(&aio_wait.lock);
+        aio_wait.done++;
+        aio_wait.declined += declined;
+        pthread_cond_broadcast(&aio_wait.cond);
+        pthread_mutex_unlock(&aio_wait.lock);
+}
+
+/* Waits (bounded) until n jobs have been reported done since the counter was reset. */
+static int aio_wait_for(int n)
+{
+        struct timespec until;
+        int ok;
+
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 20;
+        pthread_mutex_lock(&aio_wait.lock);
+        while (aio_wait.done < n &&
+               pthread_cond_timedwait(&aio_wait.cond, &aio_wait.lock, &until) == 0)
+                ;
+        ok = aio_wait.done >= n;
+        pthread_mutex_unlock(&aio_wait.lock);
+        return ok;
+}
+
+static void aio_reset(void)
+{
+        pthread_mutex_lock(&aio_wait.lock);
+        aio_wait.done = aio_wait.declined = 0;
+        pthread_mutex_unlock(&aio_wait.lock);
+}
+
+static json_t *sub_for(const char *url, const json_t *auth)
+{
+        json_t *sub = json_pack("{s:s, s:{s:s, s:[s]}}", "id", "s1", "webhook", "url", url,
+                                "secrets", SECRET);
+
+        if (auth)
+                json_object_set(json_object_get(sub, "webhook"), "auth", (json_t *)auth);
+        return sub;
+}
+
+/* One attempt through the engine, waited for. */
+static int aio_post(hd_wh_aio_t *a, const char *url, const json_t *auth, hd_wh_result_t *res)
+{
+        json_t *sub = sub_for(url, auth);
+        hd_wh_aio_job_t job = {.sub = sub, .msg_id = "msg_1", .body = "{\"a\":1}", .len = 7};
+        int declined;
+
+        aio_reset();
+        hd_wh_aio_submit(a, &job);
+        HD_CHECK(aio_wait_for(1));
+        declined = aio_wait.declined;
+        *res = job.res;
+        json_decref(sub);
+        return declined;
+}
+
+static void post(client_t *c, int mode, const json_t *auth, hd_wh_result_t *res)
 {
         const char *hdrs[] = {"webhook-id: msg_1", "webhook-timestamp: 1700000000"};
 
         atomic_store(&srv.mode, mode);
-        hd_wh_post(c, "https://hooks.dev.test/in/hook?x=1&y=two", "{\"a\":1}", 7, hdrs, 2, auth,
-                   res);
+        if (c->conn)
+                hd_wh_post(c->conn, URL, "{\"a\":1}", 7, hdrs, 2, auth, res);
+        else
+                aio_post(c->aio, URL, auth, res);
 }
 
 static void last_request(char *out, size_t size)
@@ -237,7 +321,7 @@ static void last_request(char *out, size_t size)
 }
 
 /* What goes on the wire, and one connection for a run of plain answers. */
-static void wire_and_keepalive(hd_wh_conn_t *c)
+static void wire_and_keepalive(client_t *c)
 {
         hd_wh_result_t res;
         char req[8192];
@@ -249,7 +333,12 @@ static void wire_and_keepalive(hd_wh_conn_t *c)
         HD_CHECK(!strncmp(req, "POST /in/hook?x=1&y=two HTTP/1.1\r\nHost: hooks.dev.test\r\n", 55));
         HD_CHECK_CONTAINS(req, "\r\nContent-Type: application/json\r\n");
         HD_CHECK_CONTAINS(req, "\r\nContent-Length: 7\r\n");
-        HD_CHECK_CONTAINS(req, "\r\nwebhook-id: msg_1\r\nwebhook-timestamp: 1700000000\r\n");
+        if (c->conn) {
+                HD_CHECK_CONTAINS(req, "\r\nwebhook-id: msg_1\r\nwebhook-timestamp: 1700000000\r\n");
+        } else { /* signed by the engine */
+                HD_CHECK_CONTAINS(req, "\r\nwebhook-id: msg_1\r\nwebhook-timestamp: ");
+                HD_CHECK_CONTAINS(req, "\r\nwebhook-signature: v1,");
+        }
         HD_CHECK_CONTAINS(req, "\r\n\r\n{\"a\":1}");
         HD_CHECK(!strstr(req, "Authorization"));
         static const long want[] = {200, 202, 201, 429};
@@ -267,7 +356,7 @@ static void wire_and_keepalive(hd_wh_conn_t *c)
 
 /* Connection: close, a close-delimited body and a server that drops a kept
  * connection each cost a new connection, never a lost or failed delivery. */
-static void reconnects(hd_wh_conn_t *c)
+static void reconnects(client_t *c)
 {
         hd_wh_result_t res;
         int before = atomic_load(&srv.conns);
@@ -285,7 +374,7 @@ static void reconnects(hd_wh_conn_t *c)
         HD_CHECK_INT_EQ(atomic_load(&srv.conns) - before, 3);
 }
 
-static void failures(hd_wh_conn_t *c)
+static void failures(client_t *c)
 {
         hd_wh_result_t res;
         const char *evil[] = {"webhook-id: x\r\nX-Injected: 1"};
@@ -306,16 +395,18 @@ static void failures(hd_wh_conn_t *c)
         HD_CHECK_CONTAINS(res.error, "not HTTP/1.x");
         post(c, M_204, bearer, &res);
         HD_CHECK(res.refused && res.status == 0);
-        atomic_store(&srv.mode, M_204);
-        hd_wh_post(c, "https://hooks.dev.test/", "{}", 2, evil, 1, NULL, &res);
-        HD_CHECK(res.refused && res.status == 0);
-        HD_CHECK_CONTAINS(res.error, "line break");
+        if (c->conn) { /* the engine makes its own headers */
+                atomic_store(&srv.mode, M_204);
+                hd_wh_post(c->conn, "https://hooks.dev.test/", "{}", 2, evil, 1, NULL, &res);
+                HD_CHECK(res.refused && res.status == 0);
+                HD_CHECK_CONTAINS(res.error, "line break");
+        }
         json_decref(bearer);
 }
 
 /* The client certificate goes out only for the subscription that has one, and a
  * connection made with it is not reused without it. */
-static void mtls(hd_wh_conn_t *c)
+static void mtls(client_t *c)
 {
         char cert[700], key[700];
         json_t *auth;
@@ -344,7 +435,7 @@ static void mtls(hd_wh_conn_t *c)
 }
 
 /* Basic credentials as RFC 7617 says, on this request only. */
-static void basic(hd_wh_conn_t *c)
+static void basic(client_t *c)
 {
         json_t *auth = json_pack("{s:s, s:s, s:s}", "type", "basic", "username", "Aladdin",
                                  "password", "open sesame");
@@ -361,10 +452,103 @@ static void basic(hd_wh_conn_t *c)
         json_decref(auth);
 }
 
+/* The certificate must name the host: this one is not in the dev certificate. */
+static void wrong_host(int use_aio)
+{
+        char wrong[200];
+        const char *ct[] = {wrong};
+        hd_wh_target_opts_t o2 = opts;
+        hd_wh_result_t res;
+        client_t c2 = {0};
+
+        atomic_store(&srv.mode, M_204);
+        snprintf(wrong, sizeof(wrong), "wrong.example:443:127.0.0.1:%s", strrchr(route, ':') + 1);
+        o2.connect_to = ct;
+        if (use_aio) {
+                c2.aio = hd_wh_aio_new(&o2, 4, aio_done, NULL, NULL, 0);
+                aio_post(c2.aio, "https://wrong.example/", NULL, &res);
+                hd_wh_aio_free(c2.aio);
+        } else {
+                c2.conn = hd_wh_conn_new(&o2);
+                hd_wh_post(c2.conn, "https://wrong.example/", "{}", 2, NULL, 0, NULL, &res);
+                hd_wh_conn_free(c2.conn);
+        }
+        HD_CHECK_INT_EQ(res.status, 0);
+        HD_CHECK_CONTAINS(res.error, "certificate verify failed");
+}
+
+static void scenarios(client_t *c)
+{
+        wire_and_keepalive(c);
+        reconnects(c);
+        failures(c);
+        basic(c);
+        mtls(c);
+}
+
+/* The engine's own rules: at most max_running at once (and so connections), the
+ * rest queued in order; an HTTP/2 host declined; the SSRF guard on its resolver;
+ * attempts still running when it stops are reported, not lost. */
+static void aio_rules(void)
+{
+        hd_wh_target_opts_t bare = {.connect_timeout_ms = 2000, .total_timeout_ms = 1000};
+        hd_wh_aio_job_t jobs[4];
+        json_t *sub = sub_for(URL, NULL);
+        hd_wh_result_t res;
+        hd_wh_aio_t *a;
+        int before;
+
+        for (size_t max = 1; max <= 4; max += 3) {
+                a = hd_wh_aio_new(&opts, max, aio_done, NULL, NULL, 0);
+                atomic_store(&srv.mode, M_SLOW);
+                aio_reset();
+                before = atomic_load(&srv.conns);
+                for (int i = 0; i < 4; i++) {
+                        jobs[i] = (hd_wh_aio_job_t){.sub = sub, .msg_id = "m", .body = "{}", .len = 2};
+                        hd_wh_aio_submit(a, &jobs[i]);
+                }
+                HD_CHECK(aio_wait_for(4));
+                for (int i = 0; i < 4; i++)
+                        HD_CHECK_MSG(jobs[i].res.status == 204, "max %zu job %d: %ld %s", max, i,
+                                     jobs[i].res.status, jobs[i].res.error);
+                HD_CHECK_INT_EQ(atomic_load(&srv.conns) - before, (int)max);
+                hd_wh_aio_free(a);
+        }
+
+        a = hd_wh_aio_new(&opts, 4, aio_done, NULL, NULL, 0);
+        atomic_store(&srv.mode, M_H2);
+        HD_CHECK_INT_EQ(aio_post(a, URL, NULL, &res), 1); /* declined: nothing sent */
+        HD_CHECK_INT_EQ(aio_post(a, URL, NULL, &res), 1); /* remembered */
+        hd_wh_aio_free(a);
+
+        a = hd_wh_aio_new(&bare, 4, aio_done, NULL, NULL, 0);
+        aio_post(a, "https://127.0.0.1/hook", NULL, &res);
+        HD_CHECK(res.refused && res.status == 0);
+        HD_CHECK_CONTAINS(res.error, "resolves to 127.0.0.1 (loopback)");
+        aio_post(a, "http://hooks.dev.test/hook", NULL, &res);
+        HD_CHECK(res.refused);
+        hd_wh_aio_free(a);
+
+        a = hd_wh_aio_new(&opts, 1, aio_done, NULL, NULL, 0);
+        atomic_store(&srv.mode, M_SILENT);
+        aio_reset();
+        for (int i = 0; i < 2; i++) { /* one running, one queued */
+                jobs[i] = (hd_wh_aio_job_t){.sub = sub, .msg_id = "m", .body = "{}", .len = 2};
+                hd_wh_aio_submit(a, &jobs[i]);
+        }
+        hd_wh_aio_free(a);
+        HD_CHECK(aio_wait_for(2));
+        for (int i = 0; i < 2; i++) {
+                HD_CHECK_INT_EQ(jobs[i].res.status, 0);
+                HD_CHECK_CONTAINS(jobs[i].res.error, "stopping");
+        }
+        json_decref(sub);
+}
+
 int main(void)
 {
         hd_wh_result_t res;
-        hd_wh_conn_t *c;
+        client_t c = {0};
         pthread_t t;
         char err[256];
 
@@ -378,40 +562,28 @@ int main(void)
         connect_to[0] = route;
         opts = (hd_wh_target_opts_t){.ca_file = ca, .connect_to = connect_to, .nconnect_to = 1,
                                      .connect_timeout_ms = 2000, .total_timeout_ms = 1000};
-        c = hd_wh_conn_new(&opts);
-        HD_CHECK(c != NULL);
-        wire_and_keepalive(c);
-        reconnects(c);
-        failures(c);
-        basic(c);
-        mtls(c);
 
-        /* The certificate must name the host: this one is not in the dev certificate. */
-        atomic_store(&srv.mode, M_204);
-        {
-                char wrong[200];
-                const char *ct[] = {wrong};
-
-                snprintf(wrong, sizeof(wrong), "wrong.example:443:127.0.0.1:%s",
-                         strrchr(route, ':') + 1);
-                hd_wh_target_opts_t o2 = opts;
-                hd_wh_conn_t *c2;
-
-                o2.connect_to = ct;
-                c2 = hd_wh_conn_new(&o2);
-                hd_wh_post(c2, "https://wrong.example/", "{}", 2, NULL, 0, NULL, &res);
-                HD_CHECK_INT_EQ(res.status, 0);
-                HD_CHECK_CONTAINS(res.error, "certificate verify failed");
-                hd_wh_conn_free(c2);
-        }
-
-        hd_wh_conn_free(c);
+        /* the blocking client */
+        c.conn = hd_wh_conn_new(&opts);
+        HD_CHECK(c.conn != NULL);
+        scenarios(&c);
+        wrong_host(0);
+        hd_wh_conn_free(c.conn);
         /* A server choosing h2 gets curl, which speaks HTTP/2 to it (the preface). */
-        c = hd_wh_conn_new(&opts);
-        post(c, M_H2, NULL, &res);
+        c.conn = hd_wh_conn_new(&opts);
+        post(&c, M_H2, NULL, &res);
         HD_CHECK_MSG(atomic_load(&srv.h2_preface) == 1, "no HTTP/2 preface; %ld %s", res.status,
                      res.error);
-        hd_wh_conn_free(c);
+        hd_wh_conn_free(c.conn);
+
+        /* the event-driven one, through the same scenarios */
+        c.conn = NULL;
+        c.aio = hd_wh_aio_new(&opts, 4, aio_done, NULL, err, sizeof(err));
+        HD_CHECK_MSG(c.aio != NULL, "%s", err);
+        scenarios(&c);
+        hd_wh_aio_free(c.aio);
+        wrong_host(1);
+        aio_rules();
 
         atomic_store(&srv.stop, 1);
         shutdown(srv.lfd, SHUT_RDWR);
