@@ -6,9 +6,13 @@
 #include "hd_log.h"
 #include "hd_rt_internal.h"
 
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 static void hd_rt_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -87,6 +91,15 @@ static int hd_rt_clients(hd_rt_t *w, char *errstr, size_t errstr_size)
         pthread_mutex_lock(&w->wake_lock);
         w->wakeq = rd_kafka_queue_get_consumer(w->consumer);
         pthread_mutex_unlock(&w->wake_lock);
+        if (w->ch->loop_fd) {
+                static const uint64_t one = 1;
+
+                if ((w->kafka_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 ||
+                    (w->wake_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+                        return hd_seterr(errstr, errstr_size, "eventfd: %s", strerror(errno));
+                /* librdkafka writes it when the consumer queue becomes non-empty */
+                rd_kafka_queue_io_event_enable(w->wakeq, w->kafka_efd, &one, sizeof(one));
+        }
         topics = rd_kafka_topic_partition_list_new(2);
         rd_kafka_topic_partition_list_add(topics, w->cfg->topics.ordered, RD_KAFKA_PARTITION_UA);
         rd_kafka_topic_partition_list_add(topics, w->cfg->topics.unordered, RD_KAFKA_PARTITION_UA);
@@ -129,6 +142,7 @@ hd_rt_t *hd_rt_new(const hd_config_t *cfg, const hd_rt_conf_t *rc, const hd_chan
 {
         hd_rt_t *w = hd_calloc(1, sizeof(*w));
 
+        w->kafka_efd = w->wake_efd = -1;
         w->cfg = cfg;
         w->rc = *rc;
         w->ch = ch;
@@ -146,10 +160,50 @@ int hd_rt_metrics_port(const hd_rt_t *rt)
         return rt->metrics_port;
 }
 
+/* The channel's turn (loop_run), if it has one: the ms until it needs the next. */
+int hd_rt_channel_turn(hd_rt_t *w)
+{
+        return w->ch->loop_run ? w->ch->loop_run(w->ctx) : 10;
+}
+
+static void hd_rt_drain_fd(int fd)
+{
+        uint64_t n;
+
+        if (fd >= 0 && read(fd, &n, sizeof(n)) < 0)
+                (void)0; /* EAGAIN: nothing was signalled */
+}
+
+/* Nothing to do: wait for a record, a result, the channel's descriptor or its
+ * next deadline (at most 10 ms, the retry timers' resolution). */
+static void hd_rt_wait(hd_rt_t *w, int channel_ms)
+{
+        struct pollfd p[3] = {{w->kafka_efd, POLLIN, 0}, {w->wake_efd, POLLIN, 0},
+                              {w->ch->loop_fd(w->ctx), POLLIN, 0}};
+
+        poll(p, p[2].fd >= 0 ? 3 : 2, channel_ms < 10 ? (channel_ms > 0 ? channel_ms : 0) : 10);
+        hd_rt_drain_fd(w->kafka_efd);
+        hd_rt_drain_fd(w->wake_efd);
+}
+
 void hd_rt_run(hd_rt_t *w, volatile sig_atomic_t *stop)
 {
+        int idle = 0, channel_ms = 10;
+
+        w->loop_thread = pthread_self();
+        w->loop_running = 1;
         while (!*stop) {
-                rd_kafka_message_t *m = rd_kafka_consumer_poll(w->consumer, 10);
+                rd_kafka_message_t *m;
+
+                if (w->kafka_efd < 0) {
+                        m = rd_kafka_consumer_poll(w->consumer, 10);
+                } else {
+                        /* only once the queue was found empty: its event fires on the
+                         * change from empty to non-empty */
+                        if (idle)
+                                hd_rt_wait(w, channel_ms);
+                        m = rd_kafka_consumer_poll(w->consumer, 0);
+                }
                 if (m) {
                         if (!m->err)
                                 hd_rt_record(w, m);
@@ -158,6 +212,7 @@ void hd_rt_run(hd_rt_t *w, volatile sig_atomic_t *stop)
                                          NULL);
                         rd_kafka_message_destroy(m);
                 }
+                channel_ms = hd_rt_channel_turn(w);
                 hd_rt_drain_results(w);
                 hd_rt_fire_timers(w);
                 hd_rt_start_ready(w);
@@ -167,6 +222,7 @@ void hd_rt_run(hd_rt_t *w, volatile sig_atomic_t *stop)
                         hd_rt_commit(w, 0);
                         hd_rt_metrics_update(w);
                 }
+                idle = !m;
         }
         hd_logkv(HD_LOG_INFO, w->ch->name, "stopping", NULL);
 }
@@ -185,6 +241,8 @@ void hd_rt_destroy(hd_rt_t *w)
                 q = w->wakeq;
                 w->wakeq = NULL;
                 pthread_mutex_unlock(&w->wake_lock);
+                if (q && w->kafka_efd >= 0)
+                        rd_kafka_queue_io_event_enable(q, -1, NULL, 0);
                 if (q)
                         rd_kafka_queue_destroy(q);
                 rd_kafka_consumer_close(w->consumer); /* revokes: finish, commit, leave */
@@ -211,6 +269,10 @@ void hd_rt_destroy(hd_rt_t *w)
         if (w->dispatch)
                 hd_dispatch_destroy(w->dispatch);
         hd_subs_close(w->subs);
+        if (w->kafka_efd >= 0)
+                close(w->kafka_efd);
+        if (w->wake_efd >= 0)
+                close(w->wake_efd);
         hd_serde_destroy(w->serde);
         hd_registry_destroy(w->reg);
         free(w->dlq_topic);

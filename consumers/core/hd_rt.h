@@ -64,6 +64,13 @@ typedef struct hd_channel {
         /* Optional: ends every asynchronous attempt (each reported done) before the
          * workers stop. */
         void (*async_stop)(void *ctx);
+        /* Optional, loop thread: a descriptor the loop also waits on (readable when
+         * loop_run has work; -1 while there is none yet), and the channel's turn in
+         * every round of the loop: handles what is ready without blocking, returns
+         * the ms until it needs its next turn at the latest. Asynchronous attempts
+         * can then run on the loop thread itself, with no hand-off between threads. */
+        int (*loop_fd)(void *ctx);
+        int (*loop_run)(void *ctx);
 } hd_channel_t;
 
 /* The group's settings: webhook.* or email.* of the config. */

@@ -107,6 +107,12 @@ struct hd_rt {
          * hold up the other workers). */
         pthread_mutex_t wake_lock;
         rd_kafka_queue_t *wakeq;
+        /* With a channel that has loop_fd: the loop waits in poll() on the consumer
+         * queue's io-event descriptor, wake_efd (results from workers) and the
+         * channel's descriptor; -1 otherwise. */
+        int kafka_efd, wake_efd;
+        pthread_t loop_thread;
+        int loop_running;
         /* counters for logs */
         long delivered, dead, retried, disabled;
         hd_rt_metrics_t metrics;
@@ -123,6 +129,9 @@ void hd_rt_start_ready(hd_rt_t *w);
 void hd_rt_dead_letter(hd_rt_t *w, hd_job_t *job, const char *reason);
 void hd_rt_job_final(hd_rt_t *w, hd_job_t *job);
 void hd_rt_dlq_report(hd_rt_t *w, const rd_kafka_message_t *m);
+
+/* hd_rt.c */
+int hd_rt_channel_turn(hd_rt_t *w);
 
 /* hd_rt_records.c */
 void hd_rt_record(hd_rt_t *w, const rd_kafka_message_t *m);

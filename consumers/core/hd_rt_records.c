@@ -228,10 +228,11 @@ static void hd_rt_revoke(hd_rt_t *w, rd_kafka_topic_partition_list_t *parts)
                                 open += hd_tracker_open(p->tracker);
                 if (!open)
                         break;
+                hd_rt_channel_turn(w);
                 hd_rt_drain_results(w);
                 hd_rt_start_ready(w);
                 hd_rt_fire_timers(w);
-                rd_kafka_poll(w->producer, 10);
+                rd_kafka_poll(w->producer, w->ch->loop_run ? 1 : 10);
         }
         for (hd_part_t *p = w->parts; p; p = p->next)
                 if (p->revoked == 2)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Leaves the idle stack (a worker that found work without being popped). */
 static void hd_rt_unidle(hd_rt_t *w, hd_rt_wslot_t *me)
@@ -25,9 +26,13 @@ static void hd_rt_unidle(hd_rt_t *w, hd_rt_wslot_t *me)
 
 static void hd_rt_wake_loop(hd_rt_t *w)
 {
+        static const uint64_t one = 1;
+
         pthread_mutex_lock(&w->wake_lock);
         if (w->wakeq)
                 rd_kafka_queue_yield(w->wakeq);
+        if (w->wake_efd >= 0 && write(w->wake_efd, &one, sizeof(one)) < 0)
+                (void)0; /* the counter is read on every wake: it cannot fill */
         pthread_mutex_unlock(&w->wake_lock);
 }
 
@@ -191,7 +196,9 @@ void hd_rt_attempt_done(hd_rt_t *w, void *token, size_t queued)
         job->next = w->done;
         w->done = job;
         w->ndone++;
-        wake = hd_rt_want_wake(w, queued > 0);
+        /* on the loop thread itself (a channel it drives) nobody needs waking */
+        wake = !(w->loop_running && pthread_equal(pthread_self(), w->loop_thread)) &&
+               hd_rt_want_wake(w, queued > 0);
         pthread_mutex_unlock(&w->lock);
         if (wake)
                 hd_rt_wake_loop(w);

@@ -88,7 +88,7 @@ struct hd_wh_aio {
         hd_webhook_keys_t *keys;
         int ep, efd;
         pthread_t io, dns;
-        int dns_started;
+        int dns_started, threaded; /* threaded: its own I/O thread; else hd_wh_aio_run */
         /* shared, under lock */
         pthread_mutex_t lock;
         pthread_cond_t dns_cond;
@@ -779,24 +779,31 @@ static void hd_aio_abort_all(hd_wh_aio_t *a)
         a->nidle = 0;
 }
 
+/* Handles ready events (waiting at most timeout_ms for them), starts what the free
+ * slots allow, ends what is overdue. */
+static void hd_aio_pass(hd_wh_aio_t *a, int timeout_ms)
+{
+        struct epoll_event ev[64];
+        int n = epoll_wait(a->ep, ev, 64, timeout_ms);
+
+        for (int i = 0; i < n; i++) {
+                hd_aconn_t *c = ev[i].data.ptr;
+
+                if (!c)
+                        hd_aio_inbox(a);
+                else if (!c->dead)
+                        hd_aio_event(a, c);
+        }
+        hd_aio_pump(a);
+        hd_aio_bury(a);
+}
+
 static void *hd_aio_main(void *arg)
 {
         hd_wh_aio_t *a = arg;
-        struct epoll_event ev[64];
 
         for (;;) {
-                int n = epoll_wait(a->ep, ev, 64, hd_aio_expire(a));
-
-                for (int i = 0; i < n; i++) {
-                        hd_aconn_t *c = ev[i].data.ptr;
-
-                        if (!c)
-                                hd_aio_inbox(a);
-                        else if (!c->dead)
-                                hd_aio_event(a, c);
-                }
-                hd_aio_pump(a);
-                hd_aio_bury(a);
+                hd_aio_pass(a, hd_aio_expire(a));
                 if (a->stop) { /* set under lock before the wake that brings us here */
                         hd_aio_abort_all(a);
                         hd_aio_bury(a);
@@ -805,15 +812,32 @@ static void *hd_aio_main(void *arg)
         }
 }
 
+int hd_wh_aio_fd(const hd_wh_aio_t *a)
+{
+        return a->ep;
+}
+
+int hd_wh_aio_run(hd_wh_aio_t *a)
+{
+        int next;
+
+        hd_aio_pass(a, 0);
+        next = hd_aio_expire(a);
+        hd_aio_pump(a); /* slots the expired ones freed */
+        hd_aio_bury(a);
+        return next;
+}
+
 /* ---- life cycle ---- */
 
-hd_wh_aio_t *hd_wh_aio_new(const hd_wh_target_opts_t *o, size_t max_running,
+hd_wh_aio_t *hd_wh_aio_new(const hd_wh_target_opts_t *o, size_t max_running, int threaded,
                            hd_wh_aio_done_fn *done, void *arg, char *errstr, size_t errstr_size)
 {
         hd_wh_aio_t *a = hd_calloc(1, sizeof(*a));
         struct epoll_event e = {.events = EPOLLIN, .data.ptr = NULL};
 
         a->o = o;
+        a->threaded = threaded;
         a->max_running = max_running ? max_running : 1;
         a->done = done;
         a->arg = arg;
@@ -836,11 +860,13 @@ hd_wh_aio_t *hd_wh_aio_new(const hd_wh_target_opts_t *o, size_t max_running,
                 goto fail;
         }
         a->dns_started = 1;
+        pthread_setname_np(a->dns, "wh-resolver");
+        if (!threaded)
+                return a;
         if (pthread_create(&a->io, NULL, hd_aio_main, a)) {
                 hd_seterr(errstr, errstr_size, "cannot start the I/O thread");
                 goto fail;
         }
-        pthread_setname_np(a->dns, "wh-resolver");
         pthread_setname_np(a->io, "wh-io");
         return a;
 fail:
@@ -874,6 +900,16 @@ void hd_wh_aio_submit(hd_wh_aio_t *a, hd_wh_aio_job_t *job)
         r->hdrs[1] = r->hdr[1];
         r->hdrs[2] = r->hdr[2];
         r->next = NULL;
+        if (!a->threaded) { /* the caller is the I/O thread: it starts now if a slot is free */
+                if (a->pending_tail)
+                        a->pending_tail->next = r;
+                else
+                        a->pending = r;
+                a->pending_tail = r;
+                a->npending++;
+                hd_aio_pump(a);
+                return;
+        }
         pthread_mutex_lock(&a->lock);
         if (a->inbox_tail)
                 a->inbox_tail->next = r;
@@ -911,7 +947,12 @@ void hd_wh_aio_free(hd_wh_aio_t *a)
                 hd_aio_signal(a);
                 pthread_cond_signal(&a->dns_cond);
                 pthread_mutex_unlock(&a->lock);
-                pthread_join(a->io, NULL);
+                if (a->threaded) {
+                        pthread_join(a->io, NULL);
+                } else {
+                        hd_aio_abort_all(a);
+                        hd_aio_bury(a);
+                }
                 pthread_join(a->dns, NULL);
         }
         while (a->resolved) {

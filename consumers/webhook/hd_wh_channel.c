@@ -133,8 +133,8 @@ static int hd_wh_attempt_async(void *ctx, hd_rt_t *rt, void *token, const json_t
                 return -1;
         if (!wc->aio) {
                 wc->rt = rt;
-                if (!(wc->aio = hd_wh_aio_new(&wc->target, (size_t)wc->workers, hd_wh_aio_done, wc,
-                                              err, sizeof(err)))) {
+                if (!(wc->aio = hd_wh_aio_new(&wc->target, (size_t)wc->workers, 0, hd_wh_aio_done,
+                                              wc, err, sizeof(err)))) {
                         hd_logkv(HD_LOG_WARN, "webhook", "no asynchronous HTTP: worker threads make "
                                  "every attempt", "error", err, NULL);
                         wc->async = 0;
@@ -147,6 +147,20 @@ static int hd_wh_attempt_async(void *ctx, hd_rt_t *rt, void *token, const json_t
         aj->res = res;
         hd_wh_aio_submit(wc->aio, &aj->j);
         return 0;
+}
+
+static int hd_wh_loop_fd(void *ctx)
+{
+        hd_wh_channel_t *wc = ctx;
+
+        return wc->aio ? hd_wh_aio_fd(wc->aio) : -1;
+}
+
+static int hd_wh_loop_run(void *ctx)
+{
+        hd_wh_channel_t *wc = ctx;
+
+        return wc->aio ? hd_wh_aio_run(wc->aio) : 1000;
 }
 
 static void hd_wh_async_stop(void *ctx)
@@ -182,6 +196,8 @@ const hd_channel_t hd_wh_channel = {
         .rate_limit = hd_wh_rate_limit,
         .attempt_async = hd_wh_attempt_async,
         .async_stop = hd_wh_async_stop,
+        .loop_fd = hd_wh_loop_fd,
+        .loop_run = hd_wh_loop_run,
 };
 
 int hd_wh_channel_init(hd_wh_channel_t *wc, const hd_config_t *c, char *errstr,

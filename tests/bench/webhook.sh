@@ -204,7 +204,8 @@ ordered_row() { # KEYS|unordered
   [ -n "${PERF_OUT:-}" ] && { kill -INT $perf_pid; wait $perf_pid || true; }
   [ -n "${DEBUG_METRICS:-}" ] && curl -s "$(sed -n 's/.*metrics on \(http[^ ]*\).*/\1/p' "$work/whd.out")" | grep -E "latency_seconds_(sum|count)|deliveries_total" >&2
   [ -n "${DEBUG_METRICS:-}" ] && echo "cpu_ticks=$(awk '{print $14+$15}' /proc/$whd_pid/stat)" \
-    "context_switches=$(cat /proc/$whd_pid/task/*/status | awk '/ctxt_switches/ {n += $2} END {print n}')" >&2
+    "context_switches=$(cat /proc/$whd_pid/task/*/status | awk '/ctxt_switches/ {n += $2} END {print n}')" \
+    "receiver_cpu_ticks=$(for p in $rx_pid $(pgrep -P "$rx_pid"); do awk '{print $14+$15}' /proc/$p/stat; done | awk '{n += $1} END {print n}')" >&2
   if [ "${ORDERED_RX:-nginx}" = listen ]; then
     st=$($tool listen "$work/rx.jsonl")
   else
