@@ -107,6 +107,21 @@ static inline uint64_t hd_jp_stops8(uint64_t x)
         return ((ctl | quote | bslash) & ~x & high) | (x & high);
 }
 
+/* The first stop byte (hd_jp_stop) at or after q (end's NUL is one), returned as
+ * soon as a word finds it: the whole parse waits on where each string ends. */
+static inline const unsigned char *hd_jp_stop_at(const unsigned char *q,
+                                                 const unsigned char *end)
+{
+        for (uint64_t x, m; q + 8 <= end; q += 8) {
+                memcpy(&x, q, 8);
+                if ((m = hd_jp_stops8(x)))
+                        return q + __builtin_ctzll(m) / 8; /* little-endian */
+        }
+        while (!hd_jp_stop[*q])
+                q++;
+        return q;
+}
+
 /* A string without escapes; keys must be ASCII (the schema's names are). */
 static long hd_jp_string(hd_jp_t *P, int key)
 {
@@ -115,15 +130,7 @@ static long hd_jp_string(hd_jp_t *P, int key)
 
         for (;;) {
                 int n;
-                for (uint64_t x, m; q + 8 <= P->end; q += 8) {
-                        memcpy(&x, q, 8);
-                        if ((m = hd_jp_stops8(x))) {
-                                q += __builtin_ctzll(m) / 8; /* little-endian */
-                                break;
-                        }
-                }
-                while (!hd_jp_stop[*q])
-                        q++;
+                q = hd_jp_stop_at(q, P->end);
                 if (*q == '"')
                         break;
                 if (*q < 0x80)
@@ -268,24 +275,47 @@ size_t hd_jtoks_add_int(hd_jtoks_t *T, int64_t i)
         return t;
 }
 
-/* 1 when key token k spells name (len bytes, signature sig). Names are short:
- * compared here, not through a call. */
+/* 1 when the len bytes at a and b are the same. Names are short: compared here,
+ * not through a call, in words that overlap rather than byte by byte at the end
+ * (never reading outside either). */
+static inline int hd_name_eq(const char *a, const char *b, size_t len)
+{
+        uint64_t x, y;
+        uint32_t x4, y4;
+        uint16_t x2, y2;
+
+        if (len >= 8) {
+                for (size_t i = 0; i + 8 < len; i += 8) {
+                        memcpy(&x, a + i, 8);
+                        memcpy(&y, b + i, 8);
+                        if (x != y)
+                                return 0;
+                }
+                memcpy(&x, a + len - 8, 8);
+                memcpy(&y, b + len - 8, 8);
+                return x == y;
+        }
+        if (len >= 4) {
+                memcpy(&x4, a, 4);
+                memcpy(&y4, b, 4);
+                if (x4 != y4)
+                        return 0;
+                memcpy(&x4, a + len - 4, 4);
+                memcpy(&y4, b + len - 4, 4);
+                return x4 == y4;
+        }
+        if (len >= 2) {
+                memcpy(&x2, a, 2);
+                memcpy(&y2, b, 2);
+                return x2 == y2 && a[len - 1] == b[len - 1];
+        }
+        return !len || *a == *b;
+}
+
+/* 1 when key token k spells name (len bytes, signature sig). */
 static inline int hd_jt_key_is(const hd_jtok_t *k, const char *name, size_t len, uint32_t sig)
 {
-        const char *a = k->s;
-
-        if (k->sig != sig || k->len != len)
-                return 0;
-        for (; len >= 8; len -= 8, a += 8, name += 8) {
-                uint64_t x, y;
-                memcpy(&x, a, 8);
-                memcpy(&y, name, 8);
-                if (x != y)
-                        return 0;
-        }
-        while (len && *a == *name)
-                len--, a++, name++;
-        return !len;
+        return k->sig == sig && k->len == len && hd_name_eq(k->s, name, len);
 }
 
 int hd_jtok_is(const hd_jtok_t *t, const char *s)
@@ -441,8 +471,8 @@ static int hd_te_record(hd_tenc_t *E, const hd_anode_t *n, long v, int top)
                 if (val >= 0)
                         found++;
                 for (size_t d = 0; val < 0 && top && d < E->ndefs; d++)
-                        if (E->defs[d].sig == n->sigs[i] &&
-                            !strcmp(E->defs[d].name, n->names[i]))
+                        if (E->defs[d].sig == n->sigs[i] && E->defs[d].len == n->lens[i] &&
+                            hd_name_eq(E->defs[d].name, n->names[i], n->lens[i]))
                                 val = (long)E->defs[d].tok;
                 switch (hd_te_leaf(E, n->kids[i], val)) {
                 case 1: continue;

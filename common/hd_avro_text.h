@@ -65,6 +65,7 @@ int hd_jtok_is(const hd_jtok_t *t, const char *s);
 /* A value for a field of the top record that the text does not have (defaults). */
 typedef struct hd_jdefault {
         const char *name;
+        size_t len;   /* of name */
         size_t tok;
         uint32_t sig; /* hd_name_sig of name */
 } hd_jdefault_t;

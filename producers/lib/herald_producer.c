@@ -251,6 +251,7 @@ typedef struct herald_frame {
         size_t key_len;
         const char *id;
         size_t id_len;
+        int64_t timestamp; /* the record's CreateTime (ms); 0: librdkafka reads the clock */
 } herald_frame_t;
 
 /*
@@ -281,6 +282,7 @@ static herald_err_t herald_prepare(herald_producer_t *p, const herald_event_t *e
         f->key_len = f->key ? strlen(f->key) : 0;
         f->id = herald_event_id(ev) ?: "";
         f->id_len = strlen(f->id);
+        f->timestamp = 0;
         return HERALD_OK;
 }
 
@@ -304,6 +306,7 @@ static int herald_prepare_toks(herald_producer_t *p, const hd_jtoks_t *T,
         f->id_len = v->len;
         f->key = NULL;
         f->key_len = 0;
+        f->timestamp = 0;
         if (f->ordered && env->account_id >= 0) {
                 v = &T->v[env->account_id];
                 f->key = v->s;
@@ -341,7 +344,8 @@ static rd_kafka_resp_err_t herald_producev(herald_producer_t *p, const herald_fr
                 p->rk,
                 RD_KAFKA_V_RKT((f->ordered ? p->rkt_ordered : p->rkt_unordered)),
                 RD_KAFKA_V_VALUE(payload, f->len), RD_KAFKA_V_MSGFLAGS(msgflags),
-                RD_KAFKA_V_KEY(f->key, f->key_len), RD_KAFKA_V_OPAQUE(msg), RD_KAFKA_V_END);
+                RD_KAFKA_V_KEY(f->key, f->key_len), RD_KAFKA_V_TIMESTAMP(f->timestamp),
+                RD_KAFKA_V_OPAQUE(msg), RD_KAFKA_V_END);
 }
 
 /*
@@ -453,8 +457,12 @@ herald_err_t herald_emit_json(herald_producer_t *p, const char *json,
                                    "producer and json are required");
         herald_text_defaults(&d, id);
         pthread_mutex_lock(&p->serde_lock);
-        if (!herald_prepare_text(p, json, &d, &f))
+        if (!herald_prepare_text(p, json, &d, &f)) {
+                /* The clock was just read for the defaults: the record's timestamp
+                 * too, as librdkafka would read it (ms since the epoch). */
+                f.timestamp = d.occurred_at;
                 return herald_send_locked(p, &f, cb, opaque, errstr, errstr_size);
+        }
         pthread_mutex_unlock(&p->serde_lock);
         /* Declined: the tree path gives the verdict and the message. */
         if ((err = herald_event_parse(json, 0, &ev, errstr, errstr_size)))
@@ -556,6 +564,7 @@ herald_err_t herald_emit_encoded(herald_producer_t *p, herald_encoded_t *enc,
         f.id = (const char *)enc->data + enc->len + enc->key_len;
         f.id_len = strlen(f.id);
         f.buf = enc->data;
+        f.timestamp = 0;
         msg = herald_msg_new(f.id, f.id_len, cb, opaque);
         /* librdkafka copies the frame into its message (one allocation for both);
          * enc stays ours, so a full queue is waited out with it. */
