@@ -344,7 +344,7 @@ typedef struct hd_tenc {
         unsigned char *out;
         size_t cap, len;
         const char *data_record;
-        size_t data_record_len;
+        size_t data_record_len, data_hint;
         const hd_jdefault_t *defs;
         size_t ndefs;
 } hd_tenc_t;
@@ -422,6 +422,18 @@ static int hd_te_branch(const hd_tenc_t *E, const hd_anode_t *u, int kind)
         if (u->n == 2 && u->null_branch >= 0) {
                 int b = 1 - u->null_branch;
                 return hd_te_takes(E, u, u->kids[b], kind) ? b : -1;
+        }
+        /* The data union (a record per type): the hinted record is the first to
+         * take the object when it is that record and no map comes before it (no
+         * other record can: names are unique). */
+        if (kind == HD_JT_OBJ && u->nrecords > 1 && E->data_hint < u->n &&
+            u->kids[E->data_hint]->t == HD_AT_RECORD &&
+            hd_te_takes(E, u, u->kids[E->data_hint], kind)) {
+                size_t i = 0;
+                while (i < E->data_hint && u->kids[i]->t != HD_AT_MAP)
+                        i++;
+                if (i == E->data_hint)
+                        return (int)i;
         }
         for (size_t i = 0; i < u->n; i++)
                 if (hd_te_takes(E, u, u->kids[i], kind))
@@ -579,10 +591,10 @@ static int hd_te(hd_tenc_t *E, const hd_anode_t *n, long v, int top)
 
 int hd_avro_encode_text(const hd_anode_t *schema, const hd_jtoks_t *T, size_t v,
                         const hd_jdefault_t *defs, size_t ndefs, const char *data_record,
-                        unsigned char *out, size_t cap, size_t *len)
+                        size_t data_hint, unsigned char *out, size_t cap, size_t *len)
 {
         hd_tenc_t E = {T, out, cap, 0, data_record, data_record ? strlen(data_record) : 0,
-                       defs, ndefs};
+                       data_hint, defs, ndefs};
 
         if (v >= T->n || hd_te(&E, schema, (long)v, 1))
                 return -1;
