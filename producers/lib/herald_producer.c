@@ -513,6 +513,7 @@ static herald_err_t herald_send_locked(herald_producer_t *p, herald_frame_t *f,
         f->buf = copy;
         if (f->key)
                 f->key = (char *)copy + f->len;
+        f->timestamp = 0; /* taken when it finally goes in, as for any event */
         return herald_produce_blocking(p, f, copy, msg, errstr, errstr_size);
 }
 
@@ -558,8 +559,10 @@ herald_err_t herald_emit_json(herald_producer_t *p, const char *json,
         if (!p || !json)
                 return herald_fail(HERALD_ERR_ARG, errstr, errstr_size,
                                    "producer and json are required");
-        herald_text_defaults(&d, id);
+        /* The clock read under the lock, as librdkafka's own is for herald_emit
+         * (producev runs under it): records reach librdkafka in timestamp order. */
         pthread_mutex_lock(&p->serde_lock);
+        herald_text_defaults(&d, id);
         if (!herald_prepare_text(p, json, &d, &f)) {
                 /* The clock was just read for the defaults: the record's timestamp
                  * too, as librdkafka would read it (ms since the epoch). */
