@@ -107,6 +107,21 @@ static inline uint64_t hd_jp_stops8(uint64_t x)
         return ((ctl | quote | bslash) & ~x & high) | (x & high);
 }
 
+/* The first stop byte (hd_jp_stop) at or after q (end's NUL is one), returned as
+ * soon as a word finds it: the whole parse waits on where each string ends. */
+static inline const unsigned char *hd_jp_stop_at(const unsigned char *q,
+                                                 const unsigned char *end)
+{
+        for (uint64_t x, m; q + 8 <= end; q += 8) {
+                memcpy(&x, q, 8);
+                if ((m = hd_jp_stops8(x)))
+                        return q + __builtin_ctzll(m) / 8; /* little-endian */
+        }
+        while (!hd_jp_stop[*q])
+                q++;
+        return q;
+}
+
 /* A string without escapes; keys must be ASCII (the schema's names are). */
 static long hd_jp_string(hd_jp_t *P, int key)
 {
@@ -115,15 +130,7 @@ static long hd_jp_string(hd_jp_t *P, int key)
 
         for (;;) {
                 int n;
-                for (uint64_t x, m; q + 8 <= P->end; q += 8) {
-                        memcpy(&x, q, 8);
-                        if ((m = hd_jp_stops8(x))) {
-                                q += __builtin_ctzll(m) / 8; /* little-endian */
-                                break;
-                        }
-                }
-                while (!hd_jp_stop[*q])
-                        q++;
+                q = hd_jp_stop_at(q, P->end);
                 if (*q == '"')
                         break;
                 if (*q < 0x80)
@@ -268,24 +275,50 @@ size_t hd_jtoks_add_int(hd_jtoks_t *T, int64_t i)
         return t;
 }
 
-/* 1 when key token k spells name (len bytes, signature sig). Names are short:
- * compared here, not through a call. */
-static inline int hd_jt_key_is(const hd_jtok_t *k, const char *name, size_t len, uint32_t sig)
+/* 1 when the len bytes at a and b are the same. Names are short: compared here,
+ * not through a call, in words that overlap rather than byte by byte at the end
+ * (never reading outside either). */
+static inline int hd_name_eq(const char *a, const char *b, size_t len)
 {
-        const char *a = k->s;
+        uint64_t x, y;
+        uint32_t x4, y4;
+        uint16_t x2, y2;
 
-        if (k->sig != sig || k->len != len)
-                return 0;
-        for (; len >= 8; len -= 8, a += 8, name += 8) {
-                uint64_t x, y;
-                memcpy(&x, a, 8);
-                memcpy(&y, name, 8);
+        if (len >= 8) {
+                /* The last word first: names of one namespace differ at the end. */
+                memcpy(&x, a + len - 8, 8);
+                memcpy(&y, b + len - 8, 8);
                 if (x != y)
                         return 0;
+                for (size_t i = 0; i + 8 < len; i += 8) {
+                        memcpy(&x, a + i, 8);
+                        memcpy(&y, b + i, 8);
+                        if (x != y)
+                                return 0;
+                }
+                return 1;
         }
-        while (len && *a == *name)
-                len--, a++, name++;
-        return !len;
+        if (len >= 4) {
+                memcpy(&x4, a, 4);
+                memcpy(&y4, b, 4);
+                if (x4 != y4)
+                        return 0;
+                memcpy(&x4, a + len - 4, 4);
+                memcpy(&y4, b + len - 4, 4);
+                return x4 == y4;
+        }
+        if (len >= 2) {
+                memcpy(&x2, a, 2);
+                memcpy(&y2, b, 2);
+                return x2 == y2 && a[len - 1] == b[len - 1];
+        }
+        return !len || *a == *b;
+}
+
+/* 1 when key token k spells name (len bytes, signature sig). */
+static inline int hd_jt_key_is(const hd_jtok_t *k, const char *name, size_t len, uint32_t sig)
+{
+        return k->sig == sig && k->len == len && hd_name_eq(k->s, name, len);
 }
 
 int hd_jtok_is(const hd_jtok_t *t, const char *s)
@@ -311,16 +344,29 @@ typedef struct hd_tenc {
         unsigned char *out;
         size_t cap, len;
         const char *data_record;
-        size_t data_record_len;
+        size_t data_record_len, data_hint;
         const hd_jdefault_t *defs;
         size_t ndefs;
 } hd_tenc_t;
 
 static inline int hd_te_put(hd_tenc_t *E, const void *p, size_t n)
 {
+        unsigned char *o = E->out + E->len;
+        const unsigned char *a = p;
+
         if (n > E->cap - E->len)
                 return -1; /* too large: the tree path says so */
-        memcpy(E->out + E->len, p, n);
+        /* Most strings of an event are short: copied in two words that overlap,
+         * not through a call. */
+        if (n >= 8 && n <= 16) {
+                memcpy(o, a, 8);
+                memcpy(o + n - 8, a + n - 8, 8);
+        } else if (n >= 4 && n < 8) {
+                memcpy(o, a, 4);
+                memcpy(o + n - 4, a + n - 4, 4);
+        } else {
+                memcpy(o, a, n);
+        }
         E->len += n;
         return 0;
 }
@@ -355,7 +401,7 @@ static inline int hd_te_takes(const hd_tenc_t *E, const hd_anode_t *u, const hd_
                 return kind == HD_JT_OBJ &&
                        (u->nrecords == 1 ||
                         (E->data_record && b->fullname && b->fullname_len == E->data_record_len &&
-                         !memcmp(b->fullname, E->data_record, b->fullname_len)));
+                         hd_name_eq(b->fullname, E->data_record, b->fullname_len)));
         case HD_AT_MAP: return kind == HD_JT_OBJ;
         case HD_AT_ARRAY: return kind == HD_JT_ARR;
         case HD_AT_BOOLEAN: return kind == HD_JT_TRUE || kind == HD_JT_FALSE;
@@ -376,6 +422,18 @@ static int hd_te_branch(const hd_tenc_t *E, const hd_anode_t *u, int kind)
         if (u->n == 2 && u->null_branch >= 0) {
                 int b = 1 - u->null_branch;
                 return hd_te_takes(E, u, u->kids[b], kind) ? b : -1;
+        }
+        /* The data union (a record per type): the hinted record is the first to
+         * take the object when it is that record and no map comes before it (no
+         * other record can: names are unique). */
+        if (kind == HD_JT_OBJ && u->nrecords > 1 && E->data_hint < u->n &&
+            u->kids[E->data_hint]->t == HD_AT_RECORD &&
+            hd_te_takes(E, u, u->kids[E->data_hint], kind)) {
+                size_t i = 0;
+                while (i < E->data_hint && u->kids[i]->t != HD_AT_MAP)
+                        i++;
+                if (i == E->data_hint)
+                        return (int)i;
         }
         for (size_t i = 0; i < u->n; i++)
                 if (hd_te_takes(E, u, u->kids[i], kind))
@@ -441,8 +499,8 @@ static int hd_te_record(hd_tenc_t *E, const hd_anode_t *n, long v, int top)
                 if (val >= 0)
                         found++;
                 for (size_t d = 0; val < 0 && top && d < E->ndefs; d++)
-                        if (E->defs[d].sig == n->sigs[i] &&
-                            !strcmp(E->defs[d].name, n->names[i]))
+                        if (E->defs[d].sig == n->sigs[i] && E->defs[d].len == n->lens[i] &&
+                            hd_name_eq(E->defs[d].name, n->names[i], n->lens[i]))
                                 val = (long)E->defs[d].tok;
                 switch (hd_te_leaf(E, n->kids[i], val)) {
                 case 1: continue;
@@ -533,10 +591,10 @@ static int hd_te(hd_tenc_t *E, const hd_anode_t *n, long v, int top)
 
 int hd_avro_encode_text(const hd_anode_t *schema, const hd_jtoks_t *T, size_t v,
                         const hd_jdefault_t *defs, size_t ndefs, const char *data_record,
-                        unsigned char *out, size_t cap, size_t *len)
+                        size_t data_hint, unsigned char *out, size_t cap, size_t *len)
 {
         hd_tenc_t E = {T, out, cap, 0, data_record, data_record ? strlen(data_record) : 0,
-                       defs, ndefs};
+                       data_hint, defs, ndefs};
 
         if (v >= T->n || hd_te(&E, schema, (long)v, 1))
                 return -1;

@@ -65,6 +65,7 @@ int hd_jtok_is(const hd_jtok_t *t, const char *s);
 /* A value for a field of the top record that the text does not have (defaults). */
 typedef struct hd_jdefault {
         const char *name;
+        size_t len;   /* of name */
         size_t tok;
         uint32_t sig; /* hd_name_sig of name */
 } hd_jdefault_t;
@@ -72,10 +73,12 @@ typedef struct hd_jdefault {
 /*
  * Encodes token v (normally 0) against schema, as hd_avro_encode(schema, tree,
  * data_record, 1, …) encodes the tree of the text with the defaults' fields
- * added to its top object. 0 (*len set), or -1: declined.
+ * added to its top object. data_hint: the union branch data_record probably is
+ * (its type's place in the catalogue), tried first; any value is safe. 0 (*len
+ * set), or -1: declined.
  */
 int hd_avro_encode_text(const hd_anode_t *schema, const hd_jtoks_t *T, size_t v,
                         const hd_jdefault_t *defs, size_t ndefs, const char *data_record,
-                        unsigned char *out, size_t cap, size_t *len);
+                        size_t data_hint, unsigned char *out, size_t cap, size_t *len);
 
 #endif

@@ -175,6 +175,7 @@ static void hd_cat_add_event(const char *path, json_t *rec)
         t = &hd_cat.types[hd_cat.ntypes++];
         memset(t, 0, sizeof(*t));
         t->name = hd_strdup(json_string_value(json_object_get(meta, "type")));
+        t->name_len = strlen(t->name);
         t->record = hd_strdup(hd_fullname(rec, full, sizeof(full)));
         t->ordered_default = json_is_true(json_object_get(meta, "ordered"));
         t->account_scoped = json_is_true(json_object_get(meta, "account_scoped"));
@@ -279,6 +280,20 @@ const hd_event_type_t *hd_catalogue_find(const char *type)
         if (!type || !(pos = json_object_get(hd_cat.index, type)))
                 return NULL;
         return &hd_cat.types[json_integer_value(pos)];
+}
+
+/* A scan of the few types, lengths and last bytes first: cheaper than hashing the
+ * name for the index (this runs once per event on the fast path). */
+const hd_event_type_t *hd_catalogue_findn(const char *type, size_t len)
+{
+        hd_cat_ensure();
+        for (size_t i = 0; i < hd_cat.ntypes; i++) {
+                const hd_event_type_t *t = &hd_cat.types[i];
+                if (len && t->name_len == len && t->name[len - 1] == type[len - 1] &&
+                    !memcmp(t->name, type, len))
+                        return t;
+        }
+        return NULL;
 }
 
 const char *hd_catalogue_schema_json(void)

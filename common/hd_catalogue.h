@@ -16,6 +16,7 @@
 
 typedef struct hd_event_type {
         const char *name;        /* "account.service.state_changed" */
+        size_t name_len;
         const char *record;      /* Avro full name of the data record */
         int ordered_default;     /* 1: in order (ordered topic, keyed by account) */
         int account_scoped;      /* 1: account_id is required */
@@ -30,6 +31,8 @@ typedef struct hd_event_type {
 size_t hd_catalogue_count(void);
 const hd_event_type_t *hd_catalogue_get(size_t i);
 const hd_event_type_t *hd_catalogue_find(const char *type);
+/* The same for a name of len bytes that need not be NUL-ended (JSON text). */
+const hd_event_type_t *hd_catalogue_findn(const char *type, size_t len);
 
 /* The assembled envelope schema (compact JSON): what gets registered. */
 const char *hd_catalogue_schema_json(void);

@@ -6,6 +6,7 @@
  */
 #include "hd_event_validate.h"
 
+#include <stdint.h>
 #include <string.h>
 
 enum { HD_E_ID, HD_E_TYPE, HD_E_ACTION, HD_E_ENTITY, HD_E_OCCURRED_AT, HD_E_SOURCE,
@@ -22,6 +23,24 @@ static int hd_envt_is(const hd_jtok_t *t, const char *s, size_t len)
         return t->kind == HD_JT_STR && t->len == len && !memcmp(t->s, s, len);
 }
 
+/* 1 when one of the len bytes at s is below 0x20: 8 at a time (a borrow can mark
+ * a byte wrongly only above a byte that is below 0x20, so "any" is exact). */
+static int hd_envt_has_ctl(const char *s, size_t len)
+{
+        const uint64_t ones = 0x0101010101010101ull, high = ones * 0x80;
+        size_t i = 0;
+
+        for (uint64_t x; i + 8 <= len; i += 8) {
+                memcpy(&x, s + i, 8);
+                if ((x - ones * 0x20) & ~x & high)
+                        return 1;
+        }
+        for (; i < len; i++)
+                if ((unsigned char)s[i] < 0x20)
+                        return 1;
+        return 0;
+}
+
 /* hd_ev_text: a non-empty string of at most max bytes without control characters. */
 static int hd_envt_text(const hd_jtoks_t *T, long v, size_t max)
 {
@@ -31,10 +50,7 @@ static int hd_envt_text(const hd_jtoks_t *T, long v, size_t max)
                 return -1;
         if ((size_t)v < T->ntext)
                 return 0; /* the text has none unescaped, and escapes are declined */
-        for (size_t i = 0; i < t->len; i++)
-                if ((unsigned char)t->s[i] < 0x20)
-                        return -1;
-        return 0;
+        return hd_envt_has_ctl(t->s, t->len) ? -1 : 0;
 }
 
 /* The envelope key token k spells, or -1. */
@@ -74,14 +90,11 @@ static int hd_envt_collect(const hd_jtoks_t *T, long env[HD_E_N])
 /* The type named by token v, or NULL. */
 static const hd_event_type_t *hd_envt_type(const hd_jtoks_t *T, long v)
 {
-        char name[256];
         const hd_jtok_t *t;
 
-        if (v < 0 || (t = &T->v[v])->kind != HD_JT_STR || t->len >= sizeof(name))
+        if (v < 0 || (t = &T->v[v])->kind != HD_JT_STR)
                 return NULL;
-        memcpy(name, t->s, t->len);
-        name[t->len] = '\0';
-        return hd_catalogue_find(name);
+        return hd_catalogue_findn(t->s, t->len);
 }
 
 static void hd_envt_default(hd_jtoks_t *T, hd_env_text_t *out, long env[HD_E_N], int k,
@@ -91,6 +104,7 @@ static void hd_envt_default(hd_jtoks_t *T, hd_env_text_t *out, long env[HD_E_N],
                 return;
         env[k] = (long)(s ? hd_jtoks_add_str(T, s, strlen(s)) : hd_jtoks_add_int(T, i));
         out->defs[out->ndefs].name = hd_env_names[k];
+        out->defs[out->ndefs].len = hd_env_lens[k];
         out->defs[out->ndefs].sig = hd_name_sig(hd_env_names[k], hd_env_lens[k]);
         out->defs[out->ndefs++].tok = (size_t)env[k];
 }

@@ -358,8 +358,10 @@ int hd_serde_encode_text(hd_serde_t *s, int32_t schema_id, const hd_jtoks_t *T,
         hd_schema_entry_t *e = hd_cache_get(s, schema_id);
         unsigned char *out = s->encbuf;
         size_t n = 0;
+        /* The data union lists the catalogue's records in its order. */
+        size_t hint = (size_t)(env->t - hd_catalogue_get(0));
 
-        if (!e || hd_avro_encode_text(e->root, T, 0, env->defs, env->ndefs, env->t->record,
+        if (!e || hd_avro_encode_text(e->root, T, 0, env->defs, env->ndefs, env->t->record, hint,
                                       out + 5, s->max > 5 ? s->max - 5 : 0, &n))
                 return -1;
         hd_serde_header(out, schema_id);

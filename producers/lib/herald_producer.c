@@ -18,6 +18,81 @@ typedef struct herald_msg {
         char id[]; /* as emitted: ids are not only UUIDs (validation allows 64 chars) */
 } herald_msg_t;
 
+/*
+ * The few (callback, opaque) pairs an application emits with (herald produce: one)
+ * are kept once, process-wide, append-only: a message whose pair is one of them
+ * carries a pointer to it instead of a herald_msg_t allocated and freed per event,
+ * and its id is read back from its frame, where the envelope's first field holds
+ * it (checked when the event is emitted: otherwise it gets a herald_msg_t).
+ */
+typedef struct herald_cbpair {
+        herald_delivery_cb *cb;
+        void *opaque;
+} herald_cbpair_t;
+
+#define HERALD_CBPAIRS 8
+static herald_cbpair_t herald_cbpairs[HERALD_CBPAIRS];
+static atomic_uint herald_ncbpairs;
+static pthread_mutex_t herald_cbpairs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int herald_is_cbpair(const void *msg)
+{
+        uintptr_t a = (uintptr_t)msg, lo = (uintptr_t)herald_cbpairs;
+
+        return a >= lo && a < lo + sizeof(herald_cbpairs);
+}
+
+static herald_cbpair_t *herald_cbpair_find(unsigned n, herald_delivery_cb *cb, void *opaque)
+{
+        for (unsigned i = 0; i < n; i++)
+                if (herald_cbpairs[i].cb == cb && herald_cbpairs[i].opaque == opaque)
+                        return &herald_cbpairs[i];
+        return NULL;
+}
+
+/* The kept pair (cb, opaque), kept now if there is room; NULL when the table is full. */
+static herald_cbpair_t *herald_cbpair(herald_delivery_cb *cb, void *opaque)
+{
+        unsigned n = atomic_load_explicit(&herald_ncbpairs, memory_order_acquire);
+        herald_cbpair_t *c = herald_cbpair_find(n, cb, opaque);
+
+        if (c || n == HERALD_CBPAIRS)
+                return c;
+        pthread_mutex_lock(&herald_cbpairs_lock);
+        n = atomic_load_explicit(&herald_ncbpairs, memory_order_relaxed);
+        if (!(c = herald_cbpair_find(n, cb, opaque)) && n < HERALD_CBPAIRS) {
+                c = &herald_cbpairs[n];
+                c->cb = cb;
+                c->opaque = opaque;
+                atomic_store_explicit(&herald_ncbpairs, n + 1, memory_order_release);
+        }
+        pthread_mutex_unlock(&herald_cbpairs_lock);
+        return c;
+}
+
+/* The id a frame carries: the string that is the envelope's first field, after
+ * the 5-byte header. Its length (*id into the frame), or -1. */
+static long herald_frame_id(const void *frame, size_t len, const char **id)
+{
+        const unsigned char *b = frame;
+        uint64_t z = 0;
+        size_t i = 5;
+        int64_t n;
+
+        for (int shift = 0;; shift += 7) {
+                if (i >= len || shift > 63)
+                        return -1;
+                z |= (uint64_t)(b[i] & 0x7f) << shift;
+                if (!(b[i++] & 0x80))
+                        break;
+        }
+        n = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+        if (n < 0 || n > 64 || (size_t)n > len - i)
+                return -1;
+        *id = (const char *)b + i;
+        return (long)n;
+}
+
 herald_err_t herald_fail(herald_err_t err, char *errstr, size_t errstr_size,
                          const char *fmt, ...)
 {
@@ -77,10 +152,25 @@ int herald_type_ordered(const hd_config_t *cfg, const hd_event_type_t *t)
 static void herald_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
         herald_msg_t *msg = m->_private;
+        const herald_cbpair_t *c = m->_private;
+        const char *at = "";
+        char id[65];
+        long n;
 
         (void)rk, (void)opaque;
         if (!msg)
                 return;
+        if (herald_is_cbpair(c)) {
+                /* Read back as it was checked when emitted. */
+                if ((n = herald_frame_id(m->payload, m->len, &at)) < 0)
+                        n = 0;
+                memcpy(id, at, (size_t)n);
+                id[n] = '\0';
+                if (c->cb)
+                        c->cb(id, m->err ? HERALD_ERR_KAFKA : HERALD_OK,
+                              m->err ? rd_kafka_err2str(m->err) : "", c->opaque);
+                return;
+        }
         if (msg->cb)
                 msg->cb(msg->id, m->err ? HERALD_ERR_KAFKA : HERALD_OK,
                         m->err ? rd_kafka_err2str(m->err) : "", msg->opaque);
@@ -251,6 +341,7 @@ typedef struct herald_frame {
         size_t key_len;
         const char *id;
         size_t id_len;
+        int64_t timestamp; /* the record's CreateTime (ms); 0: librdkafka reads the clock */
 } herald_frame_t;
 
 /*
@@ -281,6 +372,7 @@ static herald_err_t herald_prepare(herald_producer_t *p, const herald_event_t *e
         f->key_len = f->key ? strlen(f->key) : 0;
         f->id = herald_event_id(ev) ?: "";
         f->id_len = strlen(f->id);
+        f->timestamp = 0;
         return HERALD_OK;
 }
 
@@ -304,6 +396,7 @@ static int herald_prepare_toks(herald_producer_t *p, const hd_jtoks_t *T,
         f->id_len = v->len;
         f->key = NULL;
         f->key_len = 0;
+        f->timestamp = 0;
         if (f->ordered && env->account_id >= 0) {
                 v = &T->v[env->account_id];
                 f->key = v->s;
@@ -322,26 +415,40 @@ static int herald_prepare_text(herald_producer_t *p, const char *text,
         return herald_prepare_toks(p, &p->toks, &env, f);
 }
 
-static herald_msg_t *herald_msg_new(const char *id, size_t len, herald_delivery_cb *cb,
-                                    void *opaque)
+/* The delivery state of frame f: a kept pair when its id reads back from the frame,
+ * else a herald_msg_t (herald_msg_free releases either). */
+static void *herald_msg_new(const herald_frame_t *f, herald_delivery_cb *cb, void *opaque)
 {
-        herald_msg_t *msg = hd_malloc(sizeof(*msg) + len + 1);
+        herald_cbpair_t *c;
+        herald_msg_t *msg;
+        const char *id;
 
+        if (herald_frame_id(f->buf, f->len, &id) == (long)f->id_len &&
+            !memcmp(id, f->id, f->id_len) && (c = herald_cbpair(cb, opaque)))
+                return c;
+        msg = hd_malloc(sizeof(*msg) + f->id_len + 1);
         msg->cb = cb;
         msg->opaque = opaque;
-        memcpy(msg->id, id, len);
-        msg->id[len] = '\0';
+        memcpy(msg->id, f->id, f->id_len);
+        msg->id[f->id_len] = '\0';
         return msg;
 }
 
+static void herald_msg_free(void *msg)
+{
+        if (!herald_is_cbpair(msg))
+                free(msg);
+}
+
 static rd_kafka_resp_err_t herald_producev(herald_producer_t *p, const herald_frame_t *f,
-                                           void *payload, int msgflags, herald_msg_t *msg)
+                                           void *payload, int msgflags, void *msg)
 {
         return rd_kafka_producev(
                 p->rk,
                 RD_KAFKA_V_RKT((f->ordered ? p->rkt_ordered : p->rkt_unordered)),
                 RD_KAFKA_V_VALUE(payload, f->len), RD_KAFKA_V_MSGFLAGS(msgflags),
-                RD_KAFKA_V_KEY(f->key, f->key_len), RD_KAFKA_V_OPAQUE(msg), RD_KAFKA_V_END);
+                RD_KAFKA_V_KEY(f->key, f->key_len), RD_KAFKA_V_TIMESTAMP(f->timestamp),
+                RD_KAFKA_V_OPAQUE(msg), RD_KAFKA_V_END);
 }
 
 /*
@@ -350,7 +457,7 @@ static rd_kafka_resp_err_t herald_producev(herald_producer_t *p, const herald_fr
  * callback run by the poll may emit again.
  */
 static herald_err_t herald_produce_blocking(herald_producer_t *p, const herald_frame_t *f,
-                                            void *payload, herald_msg_t *msg, char *errstr,
+                                            void *payload, void *msg, char *errstr,
                                             size_t errstr_size)
 {
         rd_kafka_resp_err_t kerr;
@@ -360,7 +467,7 @@ static herald_err_t herald_produce_blocking(herald_producer_t *p, const herald_f
                 rd_kafka_poll(p->rk, 100);
         if (kerr) {
                 free(payload);
-                free(msg);
+                herald_msg_free(msg);
                 return herald_fail(HERALD_ERR_KAFKA, errstr, errstr_size, "produce: %s",
                                    rd_kafka_err2str(kerr));
         }
@@ -380,7 +487,7 @@ static herald_err_t herald_send_locked(herald_producer_t *p, herald_frame_t *f,
                                        herald_delivery_cb *cb, void *opaque, char *errstr,
                                        size_t errstr_size)
 {
-        herald_msg_t *msg = herald_msg_new(f->id, f->id_len, cb, opaque);
+        void *msg = herald_msg_new(f, cb, opaque);
         rd_kafka_resp_err_t kerr;
         void *copy;
 
@@ -389,7 +496,7 @@ static herald_err_t herald_send_locked(herald_producer_t *p, herald_frame_t *f,
         if (kerr != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                 pthread_mutex_unlock(&p->serde_lock);
                 if (kerr) {
-                        free(msg);
+                        herald_msg_free(msg);
                         return herald_fail(HERALD_ERR_KAFKA, errstr, errstr_size,
                                            "produce: %s", rd_kafka_err2str(kerr));
                 }
@@ -406,6 +513,7 @@ static herald_err_t herald_send_locked(herald_producer_t *p, herald_frame_t *f,
         f->buf = copy;
         if (f->key)
                 f->key = (char *)copy + f->len;
+        f->timestamp = 0; /* taken when it finally goes in, as for any event */
         return herald_produce_blocking(p, f, copy, msg, errstr, errstr_size);
 }
 
@@ -451,10 +559,16 @@ herald_err_t herald_emit_json(herald_producer_t *p, const char *json,
         if (!p || !json)
                 return herald_fail(HERALD_ERR_ARG, errstr, errstr_size,
                                    "producer and json are required");
-        herald_text_defaults(&d, id);
+        /* The clock read under the lock, as librdkafka's own is for herald_emit
+         * (producev runs under it): records reach librdkafka in timestamp order. */
         pthread_mutex_lock(&p->serde_lock);
-        if (!herald_prepare_text(p, json, &d, &f))
+        herald_text_defaults(&d, id);
+        if (!herald_prepare_text(p, json, &d, &f)) {
+                /* The clock was just read for the defaults: the record's timestamp
+                 * too, as librdkafka would read it (ms since the epoch). */
+                f.timestamp = d.occurred_at;
                 return herald_send_locked(p, &f, cb, opaque, errstr, errstr_size);
+        }
         pthread_mutex_unlock(&p->serde_lock);
         /* Declined: the tree path gives the verdict and the message. */
         if ((err = herald_event_parse(json, 0, &ev, errstr, errstr_size)))
@@ -541,8 +655,8 @@ herald_err_t herald_emit_encoded(herald_producer_t *p, herald_encoded_t *enc,
                                  size_t errstr_size)
 {
         herald_frame_t f;
-        herald_msg_t *msg;
         rd_kafka_resp_err_t kerr;
+        void *msg;
 
         if (!p || !enc) {
                 free(enc);
@@ -556,7 +670,8 @@ herald_err_t herald_emit_encoded(herald_producer_t *p, herald_encoded_t *enc,
         f.id = (const char *)enc->data + enc->len + enc->key_len;
         f.id_len = strlen(f.id);
         f.buf = enc->data;
-        msg = herald_msg_new(f.id, f.id_len, cb, opaque);
+        f.timestamp = 0;
+        msg = herald_msg_new(&f, cb, opaque);
         /* librdkafka copies the frame into its message (one allocation for both);
          * enc stays ours, so a full queue is waited out with it. */
         while ((kerr = herald_producev(p, &f, enc->data, RD_KAFKA_MSG_F_COPY, msg)) ==
@@ -564,7 +679,7 @@ herald_err_t herald_emit_encoded(herald_producer_t *p, herald_encoded_t *enc,
                 rd_kafka_poll(p->rk, 100);
         free(enc);
         if (kerr) {
-                free(msg);
+                herald_msg_free(msg);
                 return herald_fail(HERALD_ERR_KAFKA, errstr, errstr_size, "produce: %s",
                                    rd_kafka_err2str(kerr));
         }

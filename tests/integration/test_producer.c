@@ -290,6 +290,78 @@ static void test_long_event_id(void)
         herald_producer_destroy(p);
 }
 
+typedef struct id_slot {
+        char id[65];
+        int calls;
+} id_slot_t;
+
+static void on_delivery_slot(const char *event_id, herald_err_t err, const char *errstr,
+                             void *opaque)
+{
+        id_slot_t *s = opaque;
+
+        (void)err, (void)errstr;
+        snprintf(s->id, sizeof(s->id), "%s", event_id);
+        s->calls++;
+}
+
+/*
+ * Each callback gets the id its event was emitted with, through all three ways of
+ * emitting, with 24 distinct opaques: the first pairs are kept process-wide (the
+ * message points at the pair, the id is read back from the frame), the rest get
+ * their own state. Run first, while no pair is kept yet, so both kinds are used;
+ * against a dead broker, so the topics the other tests read stay as they expect
+ * (every delivery fails after message_timeout_ms, naming its event).
+ */
+static void test_delivery_ids(void)
+{
+        const char *cfg = write_config("dead-ids", "127.0.0.1:1", NULL);
+        static id_slot_t slots[24];
+        herald_producer_t *p = NULL;
+        char err[512] = "", want[24][65], json[512];
+
+        HD_CHECK_MSG(herald_producer_new(cfg, &p, err, sizeof(err)) == HERALD_OK, "%s", err);
+        if (!p)
+                return;
+        for (int i = 0; i < 24; i++) {
+                herald_encoded_t *enc = NULL;
+                herald_event_t *ev;
+                herald_err_t r;
+                snprintf(want[i], sizeof(want[i]), "delivery-id-%02d-%s", i,
+                         i % 2 ? "x" : "a-longer-one-to-span-words");
+                snprintf(json, sizeof(json),
+                         "{\"id\":\"%s\",\"type\":\"bill_run.started\",\"data\":{"
+                         "\"bill_run\":{\"id\":\"BR\",\"name\":\"n\",\"cycle\":\"c\","
+                         "\"period_start\":\"s\",\"period_end\":\"e\"}}}",
+                         want[i]);
+                switch (i % 3) {
+                case 0:
+                        ev = service_event("ACC-ID", "ids");
+                        herald_event_set_string(ev, "id", want[i], err, sizeof(err));
+                        r = herald_emit(p, ev, on_delivery_slot, &slots[i], err, sizeof(err));
+                        herald_event_destroy(ev);
+                        break;
+                case 1:
+                        r = herald_emit_json(p, json, on_delivery_slot, &slots[i], err,
+                                             sizeof(err));
+                        break;
+                default:
+                        r = herald_encode_json(p, json, &enc, err, sizeof(err));
+                        if (r == HERALD_OK)
+                                r = herald_emit_encoded(p, enc, on_delivery_slot, &slots[i],
+                                                        err, sizeof(err));
+                        break;
+                }
+                HD_CHECK_MSG(r == HERALD_OK, "event %d: %s", i, err);
+        }
+        HD_CHECK_INT_EQ(herald_flush(p, 10000, err, sizeof(err)), HERALD_OK);
+        for (int i = 0; i < 24; i++) {
+                HD_CHECK_MSG(slots[i].calls == 1, "event %d: %d callbacks", i, slots[i].calls);
+                HD_CHECK_STR_EQ(slots[i].id, want[i]);
+        }
+        herald_producer_destroy(p);
+}
+
 static void test_flush_timeout(void)
 {
         const char *cfg = write_config("dead", "127.0.0.1:1", NULL);
@@ -697,6 +769,7 @@ int main(void)
         /* Every config below names its bootstrap and registry: no env overrides. */
         unsetenv("HERALD_BOOTSTRAP");
         unsetenv("HERALD_REGISTRY_URL");
+        test_delivery_ids(); /* first: see there */
         test_validation();
         test_routing();
         test_flush_timeout();

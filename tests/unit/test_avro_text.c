@@ -190,6 +190,43 @@ static void test_too_large(void)
         hd_serde_destroy(small);
 }
 
+/* The data-record hint only shortens the search for the union branch: a map
+ * before the hinted record still takes the object (the first branch that takes it
+ * wins, as on the tree path), and a wrong or out-of-range hint is ignored. */
+static void test_union_hint(void)
+{
+#define HD_REC(n) "{\"type\":\"record\",\"name\":\"ns." n "\",\"fields\":[{\"name\":\"k\",\"type\":\"string\"}]}"
+        static const char *schemas[] = {
+                "[{\"type\":\"map\",\"values\":\"string\"}," HD_REC("A") "," HD_REC("B") "]",
+                "[" HD_REC("A") "," HD_REC("B") "]",
+        };
+#undef HD_REC
+        const int want[] = {0, 1}; /* the branch "ns.B" data goes to */
+        const size_t hints[] = {0, 1, 2, 99};
+        hd_jtoks_t T = {0};
+
+        HD_CHECK(!hd_jtoks_parse(&T, "{\"k\":\"v\"}"));
+        for (size_t i = 0; i < 2; i++) {
+                json_t *j = json_loads(schemas[i], 0, NULL);
+                const hd_anode_t *root = NULL;
+                char err[256] = "";
+                hd_anodes_t *a = hd_anodes_compile(j, &root, err, sizeof(err));
+                HD_CHECK_MSG(a != NULL, "%s", err);
+                for (size_t h = 0; a && h < 4; h++) {
+                        unsigned char out[32];
+                        size_t len = 0;
+                        HD_CHECK(!hd_avro_encode_text(root, &T, 0, NULL, 0, "ns.B", hints[h], out,
+                                                      sizeof(out), &len));
+                        HD_CHECK_MSG(len > 0 && out[0] == 2 * want[i],
+                                     "schema %zu, hint %zu: branch byte %d", i, hints[h],
+                                     len ? out[0] : -1);
+                }
+                hd_anodes_free(a);
+                json_decref(j);
+        }
+        hd_jtoks_free(&T);
+}
+
 int main(void)
 {
         hd_serde_t *s;
@@ -208,6 +245,7 @@ int main(void)
         HD_CHECK(!hd_jtoks_parse(&T, "{" ACC "," DATA "}") && !hd_event_envelope_text(&T, &d, &env));
         HD_CHECK(hd_serde_encode_text(s, 1, &T, &env, &frame, &len) == -1);
         hd_jtoks_free(&T);
+        test_union_hint();
         test_every_type(s);
         test_shapes(s);
         test_invalid(s);
