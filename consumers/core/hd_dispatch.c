@@ -22,6 +22,7 @@ typedef struct hd_sub_state {
 
 typedef struct hd_lane {
         char *name;                /* sub '\x1f' key */
+        size_t bucket;             /* its hash chain */
         hd_djob_t *head, *tail;    /* head is running or ready; the rest wait */
         struct hd_lane *next;      /* hash chain */
 } hd_lane_t;
@@ -110,29 +111,36 @@ static int hd_rate_ok(hd_sub_state_t *s, int64_t now_us)
         return s->tokens >= 1;
 }
 
+/* The lane of (sub, key); its name is built on the stack unless it is long, and
+ * copied to the heap only for a new lane (once per record otherwise). */
 static hd_lane_t *hd_lane_get(hd_dispatch_t *d, const char *sub, const char *key)
 {
-        size_t n = strlen(sub) + strlen(key) + 2, h;
-        char *name = hd_malloc(n);
+        size_t ls = strlen(sub), lk = strlen(key), n = ls + lk + 2, h;
+        char buf[256], *name = n <= sizeof(buf) ? buf : hd_malloc(n);
         hd_lane_t *l;
 
-        snprintf(name, n, "%s\x1f%s", sub, key);
+        memcpy(name, sub, ls);
+        name[ls] = '\x1f';
+        memcpy(name + ls + 1, key, lk + 1);
         h = hd_hash(name);
         for (l = d->lanes[h]; l; l = l->next)
-                if (!strcmp(l->name, name)) {
-                        free(name);
-                        return l;
-                }
-        l = hd_calloc(1, sizeof(*l));
-        l->name = name;
-        l->next = d->lanes[h];
-        d->lanes[h] = l;
+                if (!strcmp(l->name, name))
+                        break;
+        if (!l) {
+                l = hd_calloc(1, sizeof(*l));
+                l->name = name == buf ? hd_strdup(buf) : name;
+                l->bucket = h;
+                l->next = d->lanes[h];
+                d->lanes[h] = l;
+        } else if (name != buf) {
+                free(name);
+        }
         return l;
 }
 
 static void hd_lane_drop(hd_dispatch_t *d, hd_lane_t *lane)
 {
-        hd_lane_t **pp = &d->lanes[hd_hash(lane->name)];
+        hd_lane_t **pp = &d->lanes[lane->bucket];
 
         while (*pp != lane)
                 pp = &(*pp)->next;

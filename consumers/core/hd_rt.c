@@ -186,6 +186,13 @@ static void hd_rt_wait(hd_rt_t *w, int channel_ms)
         hd_rt_drain_fd(w->wake_efd);
 }
 
+/* Records taken from the consumer queue per round (cheap: into the partitions'
+ * inboxes), and records looked at per round (decoded, fanned out, started), a
+ * few per partition in turn; the rest of a round (the channel's turn, results,
+ * timers, starts, commits) is paid once for them. */
+#define HD_RT_TAKE_PER_ROUND 256
+#define HD_RT_RECORDS_PER_ROUND 32
+
 void hd_rt_run(hd_rt_t *w, volatile sig_atomic_t *stop)
 {
         int idle = 0, channel_ms = 10;
@@ -194,24 +201,19 @@ void hd_rt_run(hd_rt_t *w, volatile sig_atomic_t *stop)
         w->loop_running = 1;
         while (!*stop) {
                 rd_kafka_message_t *m;
+                size_t n = 0, looked;
 
-                if (w->kafka_efd < 0) {
-                        m = rd_kafka_consumer_poll(w->consumer, 10);
-                } else {
-                        /* only once the queue was found empty: its event fires on the
-                         * change from empty to non-empty */
-                        if (idle)
-                                hd_rt_wait(w, channel_ms);
-                        m = rd_kafka_consumer_poll(w->consumer, 0);
+                /* Wait only once the queue was found empty (its event fires on the
+                 * change from empty to non-empty) and nothing waits in the inboxes. */
+                if (w->kafka_efd >= 0 && idle)
+                        hd_rt_wait(w, channel_ms);
+                while (n < HD_RT_TAKE_PER_ROUND &&
+                       (m = rd_kafka_consumer_poll(w->consumer,
+                                                   w->kafka_efd < 0 && !n && idle ? 10 : 0))) {
+                        hd_rt_take(w, m);
+                        n++;
                 }
-                if (m) {
-                        if (!m->err)
-                                hd_rt_record(w, m);
-                        else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                                hd_logkv(HD_LOG_WARN, w->ch->name, rd_kafka_message_errstr(m),
-                                         NULL);
-                        rd_kafka_message_destroy(m);
-                }
+                looked = hd_rt_process_inboxes(w, HD_RT_RECORDS_PER_ROUND);
                 channel_ms = hd_rt_channel_turn(w);
                 hd_rt_drain_results(w);
                 hd_rt_fire_timers(w);
@@ -222,7 +224,8 @@ void hd_rt_run(hd_rt_t *w, volatile sig_atomic_t *stop)
                         hd_rt_commit(w, 0);
                         hd_rt_metrics_update(w);
                 }
-                idle = !m;
+                /* results that came in meanwhile (a start that failed at once) go first */
+                idle = n < HD_RT_TAKE_PER_ROUND && looked < HD_RT_RECORDS_PER_ROUND && !w->done;
         }
         hd_logkv(HD_LOG_INFO, w->ch->name, "stopping", NULL);
 }
@@ -246,6 +249,8 @@ void hd_rt_destroy(hd_rt_t *w)
                 if (q)
                         rd_kafka_queue_destroy(q);
                 rd_kafka_consumer_close(w->consumer); /* revokes: finish, commit, leave */
+                for (hd_part_t *p = w->parts; p; p = p->next)
+                        hd_rt_inbox_clear(p); /* messages go before their consumer */
                 rd_kafka_destroy(w->consumer);
         }
         if (w->slots)
@@ -258,6 +263,8 @@ void hd_rt_destroy(hd_rt_t *w)
         while (w->parts) {
                 hd_part_t *p = w->parts;
                 w->parts = p->next;
+                hd_rt_inbox_clear(p);
+                free(p->inbox);
                 hd_tracker_destroy(p->tracker);
                 free(p->topic);
                 free(p);

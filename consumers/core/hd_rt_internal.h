@@ -36,6 +36,11 @@ typedef struct hd_part {
         int paused, revoked;
         int64_t last_commit;       /* what was committed last, to skip repeats */
         char last_md[256];
+        /* Records taken from the consumer queue, not yet looked at, in order: the
+         * queue hands out one partition's fetched batch after another, and taking
+         * them in turns per partition starts every partition's keys early. */
+        rd_kafka_message_t **inbox;
+        size_t in_head, in_len, in_cap;
         struct hd_part *next;
 } hd_part_t;
 
@@ -135,6 +140,9 @@ int hd_rt_channel_turn(hd_rt_t *w);
 
 /* hd_rt_records.c */
 void hd_rt_record(hd_rt_t *w, const rd_kafka_message_t *m);
+void hd_rt_take(hd_rt_t *w, rd_kafka_message_t *m);
+size_t hd_rt_process_inboxes(hd_rt_t *w, size_t budget);
+void hd_rt_inbox_clear(hd_part_t *p);
 void hd_rt_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                       rd_kafka_topic_partition_list_t *parts, void *opaque);
 void hd_rt_commit(hd_rt_t *w, int sync);

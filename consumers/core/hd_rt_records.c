@@ -104,6 +104,63 @@ void hd_rt_record(hd_rt_t *w, const rd_kafka_message_t *m)
         hd_rt_fan_out(w, rec);
 }
 
+static void hd_rt_message_done(hd_rt_t *w, rd_kafka_message_t *m)
+{
+        if (!m->err)
+                hd_rt_record(w, m);
+        else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                hd_logkv(HD_LOG_WARN, w->ch->name, rd_kafka_message_errstr(m), NULL);
+        rd_kafka_message_destroy(m);
+}
+
+void hd_rt_take(hd_rt_t *w, rd_kafka_message_t *m)
+{
+        hd_part_t *p = m->err ? NULL : hd_rt_part(w, rd_kafka_topic_name(m->rkt), m->partition);
+
+        if (!p) {
+                hd_rt_message_done(w, m);
+                return;
+        }
+        if (p->in_head + p->in_len == p->in_cap) {
+                if (p->in_head) { /* room at the front: slide down */
+                        memmove(p->inbox, p->inbox + p->in_head, p->in_len * sizeof(*p->inbox));
+                        p->in_head = 0;
+                } else {
+                        p->in_cap = p->in_cap ? p->in_cap * 2 : 64;
+                        p->inbox = hd_realloc(p->inbox, p->in_cap * sizeof(*p->inbox));
+                }
+        }
+        p->inbox[p->in_head + p->in_len++] = m;
+}
+
+/* Up to budget records from the inboxes, a few per partition in turn. */
+size_t hd_rt_process_inboxes(hd_rt_t *w, size_t budget)
+{
+        size_t done = 0, took;
+
+        do {
+                took = 0;
+                for (hd_part_t *p = w->parts; p && done < budget; p = p->next) {
+                        for (int k = 0; k < 8 && p->in_len && done < budget; k++, took++, done++) {
+                                rd_kafka_message_t *m = p->inbox[p->in_head++];
+                                if (!--p->in_len)
+                                        p->in_head = 0;
+                                hd_rt_message_done(w, m);
+                        }
+                }
+        } while (took && done < budget);
+        return done;
+}
+
+void hd_rt_inbox_clear(hd_part_t *p)
+{
+        while (p->in_len) {
+                rd_kafka_message_destroy(p->inbox[p->in_head++]);
+                p->in_len--;
+        }
+        p->in_head = 0;
+}
+
 /*
  * Commits each partition's commit point with its metadata. Synchronous, and the
  * "already committed" marks move only on success: a failed commit (say, during a
@@ -166,7 +223,7 @@ void hd_rt_flow_control(hd_rt_t *w)
         size_t window = (size_t)w->rc.window;
 
         for (hd_part_t *p = w->parts; p; p = p->next) {
-                size_t open = p->revoked ? 0 : hd_tracker_open(p->tracker);
+                size_t open = p->revoked ? 0 : hd_tracker_open(p->tracker) + p->in_len;
                 int want = open >= window ? 1 : open <= window / 2 ? 0 : p->paused;
                 rd_kafka_topic_partition_list_t *l;
                 if (p->revoked || want == p->paused)
@@ -220,7 +277,8 @@ static void hd_rt_revoke(hd_rt_t *w, rd_kafka_topic_partition_list_t *parts)
                 for (hd_part_t *p = w->parts; p; p = p->next)
                         if (!p->revoked && p->partition == parts->elems[i].partition &&
                             !strcmp(p->topic, parts->elems[i].topic))
-                                p->revoked = 2; /* leaving: finish, no new records */
+                                p->revoked = 2, /* leaving: finish, no new records */
+                                hd_rt_inbox_clear(p); /* not looked at: the next owner's */
         while (hd_mono_us() < deadline) {
                 size_t open = 0;
                 for (hd_part_t *p = w->parts; p; p = p->next)

@@ -100,6 +100,7 @@ struct hd_wh_aio {
         /* the I/O thread's */
         hd_areq_t *pending, *pending_tail; /* waiting for a slot: at most max_running run */
         size_t nrunning, max_running, npending;
+        int64_t next_due;          /* no running attempt is due before (ms) */
         hd_areq_t *running;
         hd_aconn_t *idle, *dead; /* dead: closed, freed after the events in hand */
         size_t nidle;
@@ -113,6 +114,12 @@ static int64_t hd_aio_now_ms(void)
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void hd_aio_due(hd_wh_aio_t *a, int64_t at)
+{
+        if (at < a->next_due)
+                a->next_due = at;
 }
 
 /* A pointer kept in a jansson object used as a string-keyed map. */
@@ -302,6 +309,7 @@ static void hd_aio_open(hd_wh_aio_t *a, hd_areq_t *r)
         r->conn_deadline = now + (rq->connect_timeout_ms > 0 ? rq->connect_timeout_ms : 5000);
         if (r->conn_deadline > r->deadline)
                 r->conn_deadline = r->deadline;
+        hd_aio_due(a, r->conn_deadline);
 }
 
 /* Ready to send on a connection (kept or new). */
@@ -557,6 +565,7 @@ static void hd_aio_start(hd_wh_aio_t *a, hd_areq_t *r)
         r->written = r->reused = r->retried = r->waiting = 0;
         r->conn_deadline = 0;
         r->deadline = now + (a->o->total_timeout_ms > 0 ? a->o->total_timeout_ms : 15000);
+        hd_aio_due(a, r->deadline);
         hd_wh_h1_resp_init(&r->resp);
         r->prev = NULL;
         r->next = a->running;
@@ -666,11 +675,15 @@ static void hd_aio_unwait(hd_areq_t *r)
         r->waiting = 0;
 }
 
-/* Attempts past their deadline end; the next deadline, in ms from now (at most 1 s). */
+/* Attempts past their deadline end; the next deadline, in ms from now (at most 1 s).
+ * The running list is walked only once something may be due. */
 static int hd_aio_expire(hd_wh_aio_t *a)
 {
         int64_t now = hd_aio_now_ms(), next = now + 1000;
         hd_areq_t *r = a->running;
+
+        if (now < a->next_due)
+                return (int)((a->next_due < next ? a->next_due : next) - now);
 
         while (r) {
                 hd_areq_t *following = r->next;
@@ -695,6 +708,7 @@ static int hd_aio_expire(hd_wh_aio_t *a)
                 }
                 r = following;
         }
+        a->next_due = next;
         return (int)(next - now);
 }
 

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #define ID(j) ((int)(intptr_t)hd_djob_data(j))
@@ -40,6 +41,36 @@ static void test_lanes(void)
         hd_dispatch_done(d, x);
         hd_dispatch_done(d, b1);
         hd_dispatch_destroy(d); /* "t"/A (20) still running: caller owns it */
+}
+
+/* Keys too long for the lane name's stack buffer are lanes like any other: distinct
+ * by their last byte, one job at a time each, dropped and made again. */
+static void test_long_keys(void)
+{
+        hd_dispatch_t *d = hd_dispatch_new(100);
+        char k1[600], k2[600];
+        hd_djob_t *a, *b, *x;
+
+        memset(k1, 'k', sizeof(k1) - 1), k1[sizeof(k1) - 1] = '\0';
+        memcpy(k2, k1, sizeof(k2));
+        k2[sizeof(k2) - 2] = 'z';
+        for (int round = 0; round < 2; round++) {
+                hd_dispatch_submit(d, "s", k1, (void *)1);
+                hd_dispatch_submit(d, "s", k1, (void *)2);
+                hd_dispatch_submit(d, "s", k2, (void *)3);
+                a = hd_dispatch_next(d);
+                b = hd_dispatch_next(d);
+                HD_CHECK_INT_EQ(ID(a), 1);
+                HD_CHECK_INT_EQ(ID(b), 3);
+                HD_CHECK(hd_dispatch_next(d) == NULL); /* 2 waits for 1 */
+                hd_dispatch_done(d, a);
+                x = hd_dispatch_next(d);
+                HD_CHECK_INT_EQ(ID(x), 2);
+                hd_dispatch_done(d, x);
+                hd_dispatch_done(d, b);
+                HD_CHECK_INT_EQ(hd_dispatch_running(d) + hd_dispatch_waiting(d), 0);
+        }
+        hd_dispatch_destroy(d);
 }
 
 static void test_limits_and_isolation(void)
@@ -149,6 +180,7 @@ int main(void)
 {
         test_rate_limit();
         test_lanes();
+        test_long_keys();
         test_limits_and_isolation();
         test_random();
         return hd_test_finish("test_dispatch");

@@ -2,7 +2,10 @@
 #include "herald/herald.h"
 #include "hd_webhook_sig.h"
 #include "hd_test.h"
+#include "hd_util.h"
 
+#include <openssl/evp.h>
+#include <string.h>
 #include <time.h>
 
 #define SPEC_SECRET "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -117,10 +120,39 @@ static void test_key_cache(void)
         hd_webhook_keys_free(keys);
 }
 
+/* The signed content is exactly id.timestamp.body for ids of any length (short ones
+ * go to HMAC in one piece with the timestamp, long ones in parts), checked against a
+ * one-shot HMAC of the concatenation. */
+static void test_id_lengths(void)
+{
+        const char *spec[] = {SPEC_SECRET};
+        unsigned char key[64], mac[EVP_MAX_MD_SIZE];
+        char id[700], content[1024], sig[256], want[256], err[256];
+        size_t maclen = 0, lens[] = {1, 300, 307, 308, 309, 318, 319, 320, 600};
+        int keylen = EVP_DecodeBlock(key, (const unsigned char *)SPEC_SECRET + 6,
+                                     (int)strlen(SPEC_SECRET) - 6);
+
+        HD_CHECK(keylen == 24); /* 32 base64 characters, no padding */
+        for (size_t i = 0; i < HD_ARRAY_SIZE(lens); i++) {
+                memset(id, 'a' + (int)i, lens[i]);
+                id[lens[i]] = '\0';
+                snprintf(content, sizeof(content), "%s.%lld.%s", id, 1614265330LL, SPEC_BODY);
+                HD_CHECK(EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, (size_t)keylen,
+                                   (const unsigned char *)content, strlen(content), mac,
+                                   sizeof(mac), &maclen) != NULL);
+                memcpy(want, "v1,", 3);
+                EVP_EncodeBlock((unsigned char *)want + 3, mac, (int)maclen);
+                HD_CHECK(hd_webhook_sign(spec, 1, id, 1614265330, SPEC_BODY, strlen(SPEC_BODY),
+                                         sig, sizeof(sig), err, sizeof(err)) == 0);
+                HD_CHECK_MSG(!strcmp(sig, want), "id of %zu bytes", lens[i]);
+        }
+}
+
 int main(void)
 {
         test_spec_example();
         test_rotation_and_refusals();
         test_key_cache();
+        test_id_lengths();
         return hd_test_finish("test_webhook_sig");
 }
