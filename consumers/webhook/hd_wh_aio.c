@@ -38,6 +38,9 @@ typedef struct hd_aconn {
         socklen_t addrlen;
         struct hd_areq *req;     /* the attempt on it; NULL when idle */
         struct hd_aconn *next_idle;
+        struct hd_ahost *hentry; /* whose session a new ticket replaces (NULL: mTLS) */
+        struct hd_wh_aio *engine;
+        int resuming;            /* the handshake offers the host's session */
 } hd_aconn_t;
 
 typedef struct hd_ahost {        /* a host's address, reused for HD_AIO_DNS_TTL_MS */
@@ -46,6 +49,14 @@ typedef struct hd_ahost {        /* a host's address, reused for HD_AIO_DNS_TTL_
         int64_t until_ms;
         int h2, resolving;
         struct hd_areq *waiting; /* attempts waiting for the resolver */
+        /* TLS resumption: the last session the server gave a connection without a
+         * client certificate. Until the first full handshake has brought one (or
+         * shown that none comes), further new connections wait for it: a resumed
+         * handshake skips the certificate's decoding and verification, the larger
+         * part of a handshake's CPU here. */
+        SSL_SESSION *sess;
+        int probing, no_resume;
+        struct hd_areq *tls_waiting;
 } hd_ahost_t;
 
 typedef struct hd_areq {
@@ -58,7 +69,10 @@ typedef struct hd_areq {
         const char *hdrs[3];
         char auth_line[4200];
         hd_wh_buf_t out;
-        int written, reused, retried, waiting;
+        int written, reused, retried;
+        int waiting;             /* 1: for the resolver, 2: for the host's first handshake,
+                                  * 3: released from that wait, not gone on yet */
+        int probe;               /* this attempt makes the host's first full handshake */
         hd_wh_h1_resp_t resp;
         hd_aconn_t *conn;
         int64_t deadline, conn_deadline;
@@ -99,6 +113,7 @@ struct hd_wh_aio {
         int signaled, stop;
         /* the I/O thread's */
         hd_areq_t *pending, *pending_tail; /* waiting for a slot: at most max_running run */
+        hd_areq_t *released;       /* done waiting for a first handshake: go on */
         size_t nrunning, max_running, npending;
         int64_t next_due;          /* no running attempt is due before (ms) */
         hd_areq_t *running;
@@ -253,9 +268,31 @@ static void hd_aio_recycle(hd_wh_aio_t *a, hd_areq_t *r)
         }
 }
 
+/* The host's first full handshake brought a session, or its attempt ended without
+ * one: the attempts that waited go on (at the next pump), resuming it if it came. */
+static void hd_aio_probe_done(hd_wh_aio_t *a, hd_ahost_t *h)
+{
+        h->probing = 0;
+        if (!h->sess)
+                h->no_resume = 1; /* the server gives no tickets: full handshakes */
+        while (h->tls_waiting) {
+                hd_areq_t *r = h->tls_waiting;
+
+                h->tls_waiting = r->next_wait;
+                r->waiting = 3;
+                r->next_wait = a->released;
+                a->released = r;
+        }
+}
+
 /* The attempt is over (res filled, or declined): off the running list, reported. */
 static void hd_aio_finish(hd_wh_aio_t *a, hd_areq_t *r, int declined)
 {
+        if (r->probe) {
+                r->probe = 0;
+                if (r->host->probing) /* no session came while it ran */
+                        hd_aio_probe_done(a, r->host);
+        }
         if (r->prev)
                 r->prev->next = r->next;
         else if (a->running == r)
@@ -432,6 +469,17 @@ static void hd_aio_handshake(hd_wh_aio_t *a, hd_areq_t *r)
                 hd_aio_ssl_want(a, c, e);
                 return;
         }
+        if (c->resuming) { /* a server that fails resumption gets full handshakes */
+                r->host->no_resume = 1;
+                SSL_SESSION_free(r->host->sess);
+                r->host->sess = NULL;
+                ERR_clear_error();
+                r->conn = NULL;
+                c->req = NULL;
+                hd_aio_conn_close(a, c);
+                hd_aio_open(a, r);
+                return;
+        }
         snprintf(what, sizeof(what), "TLS handshake with %s", r->rq.host);
         hd_wh_h1_ssl_error(c->ssl, rc, errno, what, &r->job->res);
         hd_aio_finish(a, r, 0);
@@ -454,6 +502,13 @@ static void hd_aio_connected(hd_wh_aio_t *a, hd_areq_t *r)
         if (!(c->ssl = hd_wh_h1_tls_new(a->ctx, c->fd, &r->rq, &r->job->res))) {
                 hd_aio_finish(a, r, 0);
                 return;
+        }
+        if (!r->rq.cert_file) {
+                c->hentry = r->host;
+                c->engine = a;
+                SSL_set_app_data(c->ssl, c);
+                if (r->host->sess && !r->host->no_resume)
+                        c->resuming = SSL_set_session(c->ssl, r->host->sess) == 1;
         }
         c->state = AC_TLS;
         hd_aio_handshake(a, r);
@@ -550,9 +605,18 @@ static void hd_aio_go(hd_wh_aio_t *a, hd_areq_t *r)
         if ((c = hd_aio_take_idle(a, r))) {
                 r->reused = 1;
                 hd_aio_use(a, r, c);
-        } else {
-                hd_aio_open(a, r);
+                return;
         }
+        if (!r->rq.cert_file && !r->host->sess && !r->host->no_resume) {
+                if (r->host->probing) { /* wait for the first handshake's session */
+                        r->waiting = 2;
+                        r->next_wait = r->host->tls_waiting;
+                        r->host->tls_waiting = r;
+                        return;
+                }
+                r->host->probing = r->probe = 1;
+        }
+        hd_aio_open(a, r);
 }
 
 static void hd_aio_start(hd_wh_aio_t *a, hd_areq_t *r)
@@ -665,9 +729,13 @@ static void hd_aio_resolved(hd_wh_aio_t *a, hd_aresolved_t *d)
 
 /* ---- the I/O thread ---- */
 
-static void hd_aio_unwait(hd_areq_t *r)
+static void hd_aio_unwait(hd_wh_aio_t *a, hd_areq_t *r)
 {
-        for (hd_areq_t **pp = &r->host->waiting; *pp; pp = &(*pp)->next_wait)
+        hd_areq_t **head = r->waiting == 3   ? &a->released /* released, not gone on yet */
+                           : r->waiting == 2 ? &r->host->tls_waiting
+                                             : &r->host->waiting;
+
+        for (hd_areq_t **pp = head; *pp; pp = &(*pp)->next_wait)
                 if (*pp == r) {
                         *pp = r->next_wait;
                         break;
@@ -693,8 +761,12 @@ static int hd_aio_expire(hd_wh_aio_t *a)
                 if (now < due) {
                         next = due < next ? due : next;
                 } else if (r->waiting) {
-                        hd_aio_unwait(r);
-                        hd_aio_fail(a, r, "resolving %s: timed out", r->url->host);
+                        int dns = r->waiting == 1;
+
+                        hd_aio_unwait(a, r);
+                        hd_aio_fail(a, r, dns ? "resolving %s: timed out"
+                                              : "connect to %s: timed out waiting for the first "
+                                                "connection", r->url->host);
                 } else if (r->conn && r->conn->state != AC_READY) {
                         hd_aio_fail(a, r, r->conn->state == AC_TCP ? "connect to %s: connection timed out"
                                                                    : "TLS handshake with %s: timed out",
@@ -753,6 +825,13 @@ static void hd_aio_inbox(hd_wh_aio_t *a)
  * and so the connections, in flight at once). */
 static void hd_aio_pump(hd_wh_aio_t *a)
 {
+        while (a->released) {
+                hd_areq_t *r = a->released;
+
+                a->released = r->next_wait;
+                r->waiting = 0;
+                hd_aio_go(a, r);
+        }
         while (a->pending && a->nrunning < a->max_running) {
                 hd_areq_t *r = a->pending;
 
@@ -781,7 +860,7 @@ static void hd_aio_abort_all(hd_wh_aio_t *a)
         while (a->running) {
                 hd_areq_t *r = a->running;
                 if (r->waiting)
-                        hd_aio_unwait(r);
+                        hd_aio_unwait(a, r);
                 r->job->res.status = 0;
                 hd_aio_fail(a, r, "%s", "the daemon is stopping");
         }
@@ -844,6 +923,21 @@ int hd_wh_aio_run(hd_wh_aio_t *a)
 
 /* ---- life cycle ---- */
 
+/* OpenSSL got a session (a TLS 1.3 ticket comes with the first answer): it becomes
+ * its host's, for the next new connections. 1: the reference is kept. */
+static int hd_aio_new_session(SSL *ssl, SSL_SESSION *sess)
+{
+        hd_aconn_t *c = SSL_get_app_data(ssl);
+
+        if (!c || !c->hentry || c->hentry->no_resume)
+                return 0;
+        SSL_SESSION_free(c->hentry->sess);
+        c->hentry->sess = sess;
+        if (c->hentry->probing) /* those waiting for it need not wait for the answer */
+                hd_aio_probe_done(c->engine, c->hentry);
+        return 1;
+}
+
 hd_wh_aio_t *hd_wh_aio_new(const hd_wh_target_opts_t *o, size_t max_running, int threaded,
                            hd_wh_aio_done_fn *done, void *arg, char *errstr, size_t errstr_size)
 {
@@ -863,6 +957,10 @@ hd_wh_aio_t *hd_wh_aio_new(const hd_wh_target_opts_t *o, size_t max_running, int
         a->keys = hd_webhook_keys_new();
         if (!(a->ctx = hd_wh_h1_ctx_new(o->ca_file, errstr, errstr_size)))
                 goto fail;
+        /* Sessions are kept per host by the engine (hd_ahost_t.sess), not by OpenSSL. */
+        SSL_CTX_set_session_cache_mode(a->ctx, SSL_SESS_CACHE_CLIENT |
+                                                       SSL_SESS_CACHE_NO_INTERNAL_STORE);
+        SSL_CTX_sess_set_new_cb(a->ctx, hd_aio_new_session);
         if ((a->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
             (a->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 ||
             epoll_ctl(a->ep, EPOLL_CTL_ADD, a->efd, &e)) {
@@ -944,8 +1042,11 @@ static void hd_aio_free_maps(hd_wh_aio_t *a)
                 hd_wh_url_clear(u);
                 free(u);
         }
-        json_object_foreach(a->hosts, k, v)
-                free((void *)(intptr_t)json_integer_value(v));
+        json_object_foreach(a->hosts, k, v) {
+                hd_ahost_t *h = (void *)(intptr_t)json_integer_value(v);
+                SSL_SESSION_free(h->sess);
+                free(h);
+        }
         json_decref(a->urls);
         json_decref(a->hosts);
 }
