@@ -125,6 +125,7 @@ static int run_api(char **lines, size_t n, size_t distinct, int setters)
         herald_event_t **evs = hd_calloc(distinct, sizeof(*evs));
         char err[512];
         int64_t t0, t1, c0, c1;
+        long acked_at_t1;
 
         if (herald_producer_new(NULL, &p, err, sizeof(err))) {
                 fprintf(stderr, "bench: %s\n", err);
@@ -141,12 +142,13 @@ static int run_api(char **lines, size_t n, size_t distinct, int setters)
                         return fprintf(stderr, "bench: %s\n", err), 1;
         c1 = thread_cpu_us();
         t1 = hd_mono_us();
+        acked_at_t1 = hd_acked;
         herald_flush(p, 120000, err, sizeof(err));
         printf("c_api_events_per_s=%.0f acked=%ld emit_us=%lld emit_cpu_ns_per_event=%.0f "
-               "flush_us=%lld\n",
+               "flush_us=%lld unacked_at_emit_end=%ld\n",
                (double)n / ((double)(hd_mono_us() - t0) / 1e6), hd_acked,
                (long long)(t1 - t0), (double)(c1 - c0) * 1000.0 / (double)n,
-               (long long)(hd_mono_us() - t1));
+               (long long)(hd_mono_us() - t1), (long)n - acked_at_t1);
         for (size_t i = 0; i < distinct; i++)
                 herald_event_destroy(evs[i]);
         free(evs);
