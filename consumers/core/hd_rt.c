@@ -192,6 +192,7 @@ static void hd_rt_wait(hd_rt_t *w, int channel_ms)
  * timers, starts, commits) is paid once for them. */
 #define HD_RT_TAKE_PER_ROUND 256
 #define HD_RT_RECORDS_PER_ROUND 32
+#define HD_RT_RECORDS_WHEN_BUSY 4
 
 void hd_rt_run(hd_rt_t *w, volatile sig_atomic_t *stop)
 {
@@ -201,7 +202,7 @@ void hd_rt_run(hd_rt_t *w, volatile sig_atomic_t *stop)
         w->loop_running = 1;
         while (!*stop) {
                 rd_kafka_message_t *m;
-                size_t n = 0, looked;
+                size_t n = 0, looked, budget;
 
                 /* Wait only once the queue was found empty (its event fires on the
                  * change from empty to non-empty) and nothing waits in the inboxes. */
@@ -213,7 +214,13 @@ void hd_rt_run(hd_rt_t *w, volatile sig_atomic_t *stop)
                         hd_rt_take(w, m);
                         n++;
                 }
-                looked = hd_rt_process_inboxes(w, HD_RT_RECORDS_PER_ROUND);
+                /* With plenty of deliveries already waiting their turn, a round looks at
+                 * only a few more records: the channel's turn (answers in, next
+                 * attempts out) comes sooner, and a waiting record is not yet needed. */
+                budget = hd_dispatch_waiting(w->dispatch) > 2 * (size_t)w->rc.max_in_flight
+                                 ? HD_RT_RECORDS_WHEN_BUSY
+                                 : HD_RT_RECORDS_PER_ROUND;
+                looked = hd_rt_process_inboxes(w, budget);
                 channel_ms = hd_rt_channel_turn(w);
                 hd_rt_drain_results(w);
                 hd_rt_fire_timers(w);
@@ -225,7 +232,7 @@ void hd_rt_run(hd_rt_t *w, volatile sig_atomic_t *stop)
                         hd_rt_metrics_update(w);
                 }
                 /* results that came in meanwhile (a start that failed at once) go first */
-                idle = n < HD_RT_TAKE_PER_ROUND && looked < HD_RT_RECORDS_PER_ROUND && !w->done;
+                idle = n < HD_RT_TAKE_PER_ROUND && looked < budget && !w->done;
         }
         hd_logkv(HD_LOG_INFO, w->ch->name, "stopping", NULL);
 }

@@ -365,6 +365,8 @@ SSL_CTX *hd_wh_h1_ctx_new(const char *ca_file, char *errstr, size_t errstr_size)
         SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
         SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1);
+        /* One read() per answer instead of one per TLS record header and body. */
+        SSL_CTX_set_read_ahead(ctx, 1);
         /* As with curl's CAINFO: a CA file replaces the system's anchors. */
         ok = ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL)
                      : SSL_CTX_set_default_verify_paths(ctx);
