@@ -196,7 +196,7 @@ static void hd_rt_wait(hd_rt_t *w, int channel_ms)
 
 void hd_rt_run(hd_rt_t *w, volatile sig_atomic_t *stop)
 {
-        int idle = 0, channel_ms = 10;
+        int idle = 0, channel_ms = 10, hold = 0;
 
         w->loop_thread = pthread_self();
         w->loop_running = 1;
@@ -208,7 +208,10 @@ void hd_rt_run(hd_rt_t *w, volatile sig_atomic_t *stop)
                  * change from empty to non-empty) and nothing waits in the inboxes. */
                 if (w->kafka_efd >= 0 && idle)
                         hd_rt_wait(w, channel_ms);
-                while (n < HD_RT_TAKE_PER_ROUND &&
+                else if (hold && idle) /* nothing to take or do for a moment (at most the
+                                        * grace period): no busy loop */
+                        poll(NULL, 0, 2);
+                while (!hold && n < HD_RT_TAKE_PER_ROUND &&
                        (m = rd_kafka_consumer_poll(w->consumer,
                                                    w->kafka_efd < 0 && !n && idle ? 10 : 0))) {
                         hd_rt_take(w, m);
@@ -226,7 +229,7 @@ void hd_rt_run(hd_rt_t *w, volatile sig_atomic_t *stop)
                 hd_rt_fire_timers(w);
                 hd_rt_start_ready(w);
                 rd_kafka_poll(w->producer, 0);
-                hd_rt_flow_control(w);
+                hold = hd_rt_flow_control(w);
                 if (hd_mono_us() - w->last_commit_us >= w->rc.commit_interval_ms * 1000LL) {
                         hd_rt_commit(w, 0);
                         hd_rt_metrics_update(w);

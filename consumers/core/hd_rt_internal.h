@@ -41,6 +41,7 @@ typedef struct hd_part {
          * them in turns per partition starts every partition's keys early. */
         rd_kafka_message_t **inbox;
         size_t in_head, in_len, in_cap;
+        int64_t full_since_us;     /* twice the window in the inbox since (0: not) */
         struct hd_part *next;
 } hd_part_t;
 
@@ -146,7 +147,7 @@ void hd_rt_inbox_clear(hd_part_t *p);
 void hd_rt_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                       rd_kafka_topic_partition_list_t *parts, void *opaque);
 void hd_rt_commit(hd_rt_t *w, int sync);
-void hd_rt_flow_control(hd_rt_t *w);
+int hd_rt_flow_control(hd_rt_t *w);
 size_t hd_rt_open_records(hd_rt_t *w, int revoked_only);
 void hd_rt_metrics_update(hd_rt_t *w);
 

@@ -224,20 +224,37 @@ size_t hd_rt_open_records(hd_rt_t *w, int revoked_only)
 /*
  * Back-pressure: a partition with webhook.window records open is not looked at
  * further (hd_rt_process_inboxes); what is fetched meanwhile waits in its inbox
- * (a fetched message: its bytes, not yet a decoded event and its deliveries), and
- * only with twice the window waiting there is the partition paused, resumed at
- * one window. librdkafka drops a paused partition's prefetched records and,
- * resumed, at times fetches it again only after ~1 s: pausing at every window
- * stalled the throughput bench in one run out of four (tests/bench/README.md).
+ * (a fetched message: its bytes, not yet a decoded event and its deliveries). With
+ * twice the window waiting there the partition is full: for a grace period the
+ * loop then takes nothing more from the consumer queue (librdkafka keeps what it
+ * prefetched, bounded by queued.max.messages.kbytes), and only a partition full for
+ * longer is paused (resumed at one window), so the others go on. librdkafka drops a
+ * paused partition's prefetched records and, resumed, at times fetches it again only
+ * ~1 s later: pausing at every window stalled the benchmarks now and then
+ * (tests/bench/README.md). Returns 1 while the loop should take nothing.
  */
-void hd_rt_flow_control(hd_rt_t *w)
+#define HD_RT_FULL_GRACE_US 250000
+
+int hd_rt_flow_control(hd_rt_t *w)
 {
         size_t window = (size_t)w->rc.window;
+        int64_t now = hd_mono_us();
+        int hold = 0;
 
         for (hd_part_t *p = w->parts; p; p = p->next) {
                 size_t held = p->revoked ? 0 : p->in_len;
-                int want = held >= 2 * window ? 1 : held <= window ? 0 : p->paused;
+                int want;
                 rd_kafka_topic_partition_list_t *l;
+
+                if (held >= 2 * window && !p->full_since_us)
+                        p->full_since_us = now;
+                else if (held <= window)
+                        p->full_since_us = 0;
+                want = p->full_since_us && now - p->full_since_us >= HD_RT_FULL_GRACE_US ? 1
+                       : !p->full_since_us                                          ? 0
+                                                                                    : p->paused;
+                if (p->full_since_us && !want && !p->revoked)
+                        hold = 1;
                 if (p->revoked || want == p->paused)
                         continue;
                 l = rd_kafka_topic_partition_list_new(1);
@@ -249,6 +266,7 @@ void hd_rt_flow_control(hd_rt_t *w)
                 rd_kafka_topic_partition_list_destroy(l);
                 p->paused = want;
         }
+        return hold;
 }
 
 static void hd_rt_assign(hd_rt_t *w, rd_kafka_topic_partition_list_t *parts)
