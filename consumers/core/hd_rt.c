@@ -91,11 +91,12 @@ static int hd_rt_clients(hd_rt_t *w, char *errstr, size_t errstr_size)
         pthread_mutex_lock(&w->wake_lock);
         w->wakeq = rd_kafka_queue_get_consumer(w->consumer);
         pthread_mutex_unlock(&w->wake_lock);
+        if ((w->wake_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+                return hd_seterr(errstr, errstr_size, "eventfd: %s", strerror(errno));
         if (w->ch->loop_fd) {
                 static const uint64_t one = 1;
 
-                if ((w->kafka_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0 ||
-                    (w->wake_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
+                if ((w->kafka_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0)
                         return hd_seterr(errstr, errstr_size, "eventfd: %s", strerror(errno));
                 /* librdkafka writes it when the consumer queue becomes non-empty */
                 rd_kafka_queue_io_event_enable(w->wakeq, w->kafka_efd, &one, sizeof(one));
@@ -208,9 +209,13 @@ void hd_rt_run(hd_rt_t *w, volatile sig_atomic_t *stop)
                  * change from empty to non-empty) and nothing waits in the inboxes. */
                 if (w->kafka_efd >= 0 && idle)
                         hd_rt_wait(w, channel_ms);
-                else if (hold && idle) /* nothing to take or do for a moment (at most the
-                                        * grace period): no busy loop */
-                        poll(NULL, 0, 2);
+                else if (hold && idle) { /* taking nothing for a moment (at most the grace
+                                          * period): wait for a result, not in a busy loop */
+                        struct pollfd p = {w->wake_efd, POLLIN, 0};
+
+                        poll(&p, 1, 10);
+                        hd_rt_drain_fd(w->wake_efd);
+                }
                 while (!hold && n < HD_RT_TAKE_PER_ROUND &&
                        (m = rd_kafka_consumer_poll(w->consumer,
                                                    w->kafka_efd < 0 && !n && idle ? 10 : 0))) {
