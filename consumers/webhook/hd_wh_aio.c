@@ -76,7 +76,7 @@ typedef struct hd_areq {
         hd_wh_h1_resp_t resp;
         hd_aconn_t *conn;
         int64_t deadline, conn_deadline;
-        struct hd_areq *prev, *next; /* the running list; inbox and free list: next */
+        struct hd_areq *prev, *next; /* the running list; pending and free lists: next */
         struct hd_areq *next_wait;
 } hd_areq_t;
 
@@ -101,17 +101,17 @@ struct hd_wh_aio {
         SSL_CTX *ctx;
         hd_webhook_keys_t *keys;
         int ep, efd;
-        pthread_t io, dns;
-        int dns_started, threaded; /* threaded: its own I/O thread; else hd_wh_aio_run */
-        /* shared, under lock */
+        pthread_t dns;
+        int dns_started;
+        /* shared with the resolver, under lock */
         pthread_mutex_t lock;
         pthread_cond_t dns_cond;
-        hd_areq_t *inbox, *inbox_tail, *free_reqs;
-        size_t nfree;
         hd_aresolved_t *resolved;
         hd_adns_t *dns_todo;
         int signaled, stop;
-        /* the I/O thread's */
+        /* the driving thread's */
+        hd_areq_t *free_reqs;      /* attempt states kept for reuse */
+        size_t nfree;
         hd_areq_t *pending, *pending_tail; /* waiting for a slot: at most max_running run */
         hd_areq_t *released;       /* done waiting for a first handshake: go on */
         size_t nrunning, max_running, npending;
@@ -122,14 +122,6 @@ struct hd_wh_aio {
         json_t *urls, *hosts;    /* url -> hd_wh_url_t *, host -> hd_ahost_t * */
         char buf[16384];
 };
-
-static int64_t hd_aio_now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void hd_aio_due(hd_wh_aio_t *a, int64_t at)
 {
@@ -254,18 +246,14 @@ static void hd_aio_release(hd_wh_aio_t *a, hd_aconn_t *c, int keep)
 static void hd_aio_recycle(hd_wh_aio_t *a, hd_areq_t *r)
 {
         hd_wh_url_clear(&r->own_url);
-        pthread_mutex_lock(&a->lock);
         if (a->nfree < HD_AIO_FREE_MAX) {
                 r->next = a->free_reqs;
                 a->free_reqs = r;
                 a->nfree++;
-                r = NULL;
+                return;
         }
-        pthread_mutex_unlock(&a->lock);
-        if (r) {
-                free(r->out.p);
-                free(r);
-        }
+        free(r->out.p);
+        free(r);
 }
 
 /* The host's first full handshake brought a session, or its attempt ended without
@@ -322,7 +310,7 @@ static void hd_aio_open(hd_wh_aio_t *a, hd_areq_t *r)
 {
         const hd_wh_h1_req_t *rq = &r->rq;
         int fd = socket(rq->addr->sa_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        int64_t now = hd_aio_now_ms();
+        int64_t now = hd_mono_us() / 1000;
         struct epoll_event e = {.events = EPOLLOUT};
         hd_aconn_t *c;
         char at[80];
@@ -622,7 +610,7 @@ static void hd_aio_go(hd_wh_aio_t *a, hd_areq_t *r)
 static void hd_aio_start(hd_wh_aio_t *a, hd_areq_t *r)
 {
         const json_t *wh = json_object_get(r->job->sub, "webhook");
-        int64_t now = hd_aio_now_ms();
+        int64_t now = hd_mono_us() / 1000;
 
         memset(&r->job->res, 0, sizeof(r->job->res));
         r->conn = NULL;
@@ -710,7 +698,7 @@ static void hd_aio_resolved(hd_wh_aio_t *a, hd_aresolved_t *d)
         if (!d->failed) {
                 h->addr = d->addr;
                 h->addrlen = d->addrlen;
-                h->until_ms = hd_aio_now_ms() + HD_AIO_DNS_TTL_MS;
+                h->until_ms = hd_mono_us() / 1000 + HD_AIO_DNS_TTL_MS;
         }
         while (r) {
                 hd_areq_t *next = r->next_wait;
@@ -747,7 +735,7 @@ static void hd_aio_unwait(hd_wh_aio_t *a, hd_areq_t *r)
  * The running list is walked only once something may be due. */
 static int hd_aio_expire(hd_wh_aio_t *a)
 {
-        int64_t now = hd_aio_now_ms(), next = now + 1000;
+        int64_t now = hd_mono_us() / 1000, next = now + 1000;
         hd_areq_t *r = a->running;
 
         if (now < a->next_due)
@@ -787,16 +775,13 @@ static int hd_aio_expire(hd_wh_aio_t *a)
 /* Everything the other threads handed over. */
 static void hd_aio_inbox(hd_wh_aio_t *a)
 {
-        hd_areq_t *jobs;
         hd_aresolved_t *res;
         uint64_t n;
 
         if (read(a->efd, &n, sizeof(n)) < 0)
                 (void)0; /* nothing to read: another wake took it */
         pthread_mutex_lock(&a->lock);
-        jobs = a->inbox;
         res = a->resolved;
-        a->inbox = a->inbox_tail = NULL;
         a->resolved = NULL;
         a->signaled = 0;
         pthread_mutex_unlock(&a->lock);
@@ -806,18 +791,6 @@ static void hd_aio_inbox(hd_wh_aio_t *a)
                 free(res->name);
                 free(res);
                 res = next;
-        }
-        if (jobs) {
-                if (a->pending_tail)
-                        a->pending_tail->next = jobs;
-                else
-                        a->pending = jobs;
-                a->npending++;
-                while (jobs->next) {
-                        jobs = jobs->next;
-                        a->npending++;
-                }
-                a->pending_tail = jobs;
         }
 }
 
@@ -891,20 +864,6 @@ static void hd_aio_pass(hd_wh_aio_t *a, int timeout_ms)
         hd_aio_bury(a);
 }
 
-static void *hd_aio_main(void *arg)
-{
-        hd_wh_aio_t *a = arg;
-
-        for (;;) {
-                hd_aio_pass(a, hd_aio_expire(a));
-                if (a->stop) { /* set under lock before the wake that brings us here */
-                        hd_aio_abort_all(a);
-                        hd_aio_bury(a);
-                        return NULL;
-                }
-        }
-}
-
 int hd_wh_aio_fd(const hd_wh_aio_t *a)
 {
         return a->ep;
@@ -938,14 +897,13 @@ static int hd_aio_new_session(SSL *ssl, SSL_SESSION *sess)
         return 1;
 }
 
-hd_wh_aio_t *hd_wh_aio_new(const hd_wh_target_opts_t *o, size_t max_running, int threaded,
+hd_wh_aio_t *hd_wh_aio_new(const hd_wh_target_opts_t *o, size_t max_running,
                            hd_wh_aio_done_fn *done, void *arg, char *errstr, size_t errstr_size)
 {
         hd_wh_aio_t *a = hd_calloc(1, sizeof(*a));
         struct epoll_event e = {.events = EPOLLIN, .data.ptr = NULL};
 
         a->o = o;
-        a->threaded = threaded;
         a->max_running = max_running ? max_running : 1;
         a->done = done;
         a->arg = arg;
@@ -973,24 +931,8 @@ hd_wh_aio_t *hd_wh_aio_new(const hd_wh_target_opts_t *o, size_t max_running, int
         }
         a->dns_started = 1;
         pthread_setname_np(a->dns, "wh-resolver");
-        if (!threaded)
-                return a;
-        if (pthread_create(&a->io, NULL, hd_aio_main, a)) {
-                hd_seterr(errstr, errstr_size, "cannot start the I/O thread");
-                goto fail;
-        }
-        pthread_setname_np(a->io, "wh-io");
         return a;
 fail:
-        pthread_mutex_lock(&a->lock);
-        a->stop = 1;
-        pthread_cond_signal(&a->dns_cond);
-        pthread_mutex_unlock(&a->lock);
-        if (a->dns_started)
-                pthread_join(a->dns, NULL);
-        a->dns_started = 0;
-        a->io = pthread_self(); /* no I/O thread to join */
-        a->stop = 2;
         hd_wh_aio_free(a);
         return NULL;
 }
@@ -999,12 +941,10 @@ void hd_wh_aio_submit(hd_wh_aio_t *a, hd_wh_aio_job_t *job)
 {
         hd_areq_t *r;
 
-        pthread_mutex_lock(&a->lock);
         if ((r = a->free_reqs)) {
                 a->free_reqs = r->next;
                 a->nfree--;
         }
-        pthread_mutex_unlock(&a->lock);
         if (!r)
                 r = hd_calloc(1, sizeof(*r));
         r->job = job;
@@ -1012,24 +952,13 @@ void hd_wh_aio_submit(hd_wh_aio_t *a, hd_wh_aio_job_t *job)
         r->hdrs[1] = r->hdr[1];
         r->hdrs[2] = r->hdr[2];
         r->next = NULL;
-        if (!a->threaded) { /* the caller is the I/O thread: it starts now if a slot is free */
-                if (a->pending_tail)
-                        a->pending_tail->next = r;
-                else
-                        a->pending = r;
-                a->pending_tail = r;
-                a->npending++;
-                hd_aio_pump(a);
-                return;
-        }
-        pthread_mutex_lock(&a->lock);
-        if (a->inbox_tail)
-                a->inbox_tail->next = r;
+        if (a->pending_tail)
+                a->pending_tail->next = r;
         else
-                a->inbox = r;
-        a->inbox_tail = r;
-        hd_aio_signal(a);
-        pthread_mutex_unlock(&a->lock);
+                a->pending = r;
+        a->pending_tail = r;
+        a->npending++;
+        hd_aio_pump(a); /* it starts now if a slot is free */
 }
 
 static void hd_aio_free_maps(hd_wh_aio_t *a)
@@ -1055,21 +984,14 @@ void hd_wh_aio_free(hd_wh_aio_t *a)
 {
         if (!a)
                 return;
-        if (a->stop != 2) { /* running threads */
-                pthread_mutex_lock(&a->lock);
-                a->stop = 1;
-                a->signaled = 0;
-                hd_aio_signal(a);
-                pthread_cond_signal(&a->dns_cond);
-                pthread_mutex_unlock(&a->lock);
-                if (a->threaded) {
-                        pthread_join(a->io, NULL);
-                } else {
-                        hd_aio_abort_all(a);
-                        hd_aio_bury(a);
-                }
+        pthread_mutex_lock(&a->lock);
+        a->stop = 1;
+        pthread_cond_signal(&a->dns_cond);
+        pthread_mutex_unlock(&a->lock);
+        if (a->dns_started)
                 pthread_join(a->dns, NULL);
-        }
+        hd_aio_abort_all(a);
+        hd_aio_bury(a);
         while (a->resolved) {
                 hd_aresolved_t *d = a->resolved;
                 a->resolved = d->next;

@@ -41,21 +41,19 @@ typedef void hd_wh_aio_done_fn(void *arg, hd_wh_aio_job_t *job, int declined, si
 
 /* An engine for targets under o (kept by the caller, must outlive it); at most
  * max_running attempts (and so connections in use) at once, the others wait in
- * order. threaded: its own I/O thread, jobs submitted from any thread; else the
- * caller's thread drives it (hd_wh_aio_fd, hd_wh_aio_run) and is the only one to
- * submit. NULL with errstr. */
-hd_wh_aio_t *hd_wh_aio_new(const hd_wh_target_opts_t *o, size_t max_running, int threaded,
+ * order. One thread drives it (hd_wh_aio_fd, hd_wh_aio_run) and is the only one to
+ * submit; it starts a resolver thread of its own. NULL with errstr. */
+hd_wh_aio_t *hd_wh_aio_new(const hd_wh_target_opts_t *o, size_t max_running,
                            hd_wh_aio_done_fn *done, void *arg, char *errstr, size_t errstr_size);
 
-/* Driven engines: readable when hd_wh_aio_run has work (events, resolver answers). */
+/* Readable when hd_wh_aio_run has work (socket events, resolver answers). */
 int hd_wh_aio_fd(const hd_wh_aio_t *a);
-/* Driven engines: handles what is ready without blocking; the ms until the next
- * deadline (at most 1000). Jobs end (done callbacks) on this thread. */
+/* Handles what is ready without blocking; the ms until the next deadline (at most
+ * 1000). Jobs end (done callbacks) on this thread. */
 int hd_wh_aio_run(hd_wh_aio_t *a);
 
-/* Queues job (any thread when threaded; the driving thread otherwise: it may then
- * start, and even end, before this returns); the job and what it points to stay
- * valid until done. */
+/* Queues job (the driving thread: it may start, and even end, before this
+ * returns); the job and what it points to stay valid until done. */
 void hd_wh_aio_submit(hd_wh_aio_t *a, hd_wh_aio_job_t *job);
 
 /* Ends every job still queued or running (each reported done with an error),

@@ -133,7 +133,7 @@ static int hd_wh_attempt_async(void *ctx, hd_rt_t *rt, void *token, const json_t
                 return -1;
         if (!wc->aio) {
                 wc->rt = rt;
-                if (!(wc->aio = hd_wh_aio_new(&wc->target, (size_t)wc->workers, 0, hd_wh_aio_done,
+                if (!(wc->aio = hd_wh_aio_new(&wc->target, (size_t)wc->workers, hd_wh_aio_done,
                                               wc, err, sizeof(err)))) {
                         hd_logkv(HD_LOG_WARN, "webhook", "no asynchronous HTTP: worker threads make "
                                  "every attempt", "error", err, NULL);

@@ -36,14 +36,6 @@ struct hd_wh_h1 {
         char buf[16384];
 };
 
-static int64_t hd_h1_now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 hd_wh_h1_t *hd_wh_h1_new(const char *ca_file, char *errstr, size_t errstr_size)
 {
         hd_wh_h1_t *h = hd_calloc(1, sizeof(*h));
@@ -161,7 +153,7 @@ static int hd_h1_tcp(const hd_wh_h1_req_t *rq, int64_t ms, hd_wh_result_t *res)
 static int hd_h1_connect(hd_wh_h1_t *h, hd_h1_slot_t *s, const hd_wh_h1_req_t *rq,
                          int64_t deadline, hd_wh_result_t *res)
 {
-        int64_t left = deadline - hd_h1_now_ms(), ms = rq->connect_timeout_ms;
+        int64_t left = deadline - hd_mono_us() / 1000, ms = rq->connect_timeout_ms;
         char what[320];
         int rc;
 
@@ -171,7 +163,7 @@ static int hd_h1_connect(hd_wh_h1_t *h, hd_h1_slot_t *s, const hd_wh_h1_req_t *r
                 return -1;
         if (!(s->ssl = hd_wh_h1_tls_new(h->ctx, s->fd, rq, res)))
                 return -1;
-        ms = deadline - hd_h1_now_ms();
+        ms = deadline - hd_mono_us() / 1000;
         hd_h1_timeouts(s->fd, ms > 0 ? ms : 1, 3);
         ERR_clear_error();
         errno = 0;
@@ -194,7 +186,7 @@ static int hd_h1_connect(hd_wh_h1_t *h, hd_h1_slot_t *s, const hd_wh_h1_req_t *r
 static int hd_h1_read(SSL *ssl, int fd, char *p, size_t cap, int64_t deadline,
                       hd_wh_result_t *res)
 {
-        int64_t left = deadline - hd_h1_now_ms();
+        int64_t left = deadline - hd_mono_us() / 1000;
         int n;
 
         if (left <= 0) {
@@ -252,7 +244,8 @@ static int hd_h1_exchange(hd_wh_h1_t *h, hd_h1_slot_t *s, int64_t deadline, hd_w
 
 int hd_wh_h1_post(hd_wh_h1_t *h, const hd_wh_h1_req_t *rq, hd_wh_result_t *res)
 {
-        int64_t deadline = hd_h1_now_ms() + (rq->total_timeout_ms > 0 ? rq->total_timeout_ms : 15000);
+        int64_t deadline =
+                hd_mono_us() / 1000 + (rq->total_timeout_ms > 0 ? rq->total_timeout_ms : 15000);
 
         if (hd_wh_h1_build(&h->req, rq, res))
                 return HD_WH_H1_DONE;

@@ -120,14 +120,6 @@ void hd_wh_conn_free(hd_wh_conn_t *w)
         free(w);
 }
 
-static time_t hd_wh_mono_s(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return ts.tv_sec;
-}
-
 /* Where url goes: its parts (kept while the URL stays the same; the URL rules are
  * checked then, unless CONNECT_TO entries are set) and the address, reused for
  * HD_WH_DNS_TTL_S: one lookup a minute per worker and host instead of one per
@@ -135,7 +127,7 @@ static time_t hd_wh_mono_s(void)
 static int hd_wh_route(hd_wh_conn_t *w, const char *url, char *vetted, size_t vetted_size,
                        hd_wh_result_t *res)
 {
-        time_t now = hd_wh_mono_s();
+        time_t now = (time_t)(hd_mono_us() / 1000000);
 
         if (!w->url || strcmp(w->url, url)) {
                 free(w->url);

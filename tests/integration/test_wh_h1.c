@@ -6,8 +6,8 @@
  * connection the server closed (sent again once on a new one), timeouts,
  * oversized and non-HTTP answers, header injection refused, host name
  * verification, the client certificate (mTLS) and the HTTP/2 hand-over to curl
- * when the server chooses h2 in ALPN; then the event-driven client (hd_wh_aio)
- * through the same scenarios and its own rules (slots, h2 declined, the SSRF
+ * when the server chooses h2 in ALPN; then the event-driven client (hd_wh_aio,
+ * driven by the test's thread) through the same scenarios and its own rules (slots, h2 declined, the SSRF
  * guard on its resolver, attempts ended at stop).
  */
 #include "hd_devcert.h"
@@ -255,8 +255,7 @@ static void aio_done(void *arg, hd_wh_aio_job_t *job, int declined, size_t queue
         pthread_mutex_unlock(&aio_wait.lock);
 }
 
-static hd_wh_aio_t *driven; /* an engine this thread drives, or NULL */
-static int threaded = 1;    /* how the engines under test are made */
+static hd_wh_aio_t *driven; /* the engine this thread drives, or NULL */
 
 /* Waits (bounded) until n jobs have been reported done since the counter was reset;
  * a driven engine is run meanwhile. */
@@ -295,10 +294,10 @@ static void aio_reset(void)
 static hd_wh_aio_t *aio_new(const hd_wh_target_opts_t *o, size_t max)
 {
         char err[256];
-        hd_wh_aio_t *a = hd_wh_aio_new(o, max, threaded, aio_done, NULL, err, sizeof(err));
+        hd_wh_aio_t *a = hd_wh_aio_new(o, max, aio_done, NULL, err, sizeof(err));
 
         HD_CHECK_MSG(a != NULL, "%s", err);
-        driven = threaded ? NULL : a;
+        driven = a;
         return a;
 }
 
@@ -519,6 +518,21 @@ static void scenarios(client_t *c)
         mtls(c);
 }
 
+/* Four attempts at once to an endpoint taking its time; all must be delivered. */
+static void four_slow(hd_wh_aio_t *a, const json_t *sub, hd_wh_aio_job_t jobs[4])
+{
+        atomic_store(&srv.mode, M_SLOW);
+        aio_reset();
+        for (int i = 0; i < 4; i++) {
+                jobs[i] = (hd_wh_aio_job_t){.sub = sub, .msg_id = "m", .body = "{}", .len = 2};
+                hd_wh_aio_submit(a, &jobs[i]);
+        }
+        HD_CHECK(aio_wait_for(4));
+        for (int i = 0; i < 4; i++)
+                HD_CHECK_MSG(jobs[i].res.status == 204, "job %d: %ld %s", i, jobs[i].res.status,
+                             jobs[i].res.error);
+}
+
 /* The engine's own rules: at most max_running at once (and so connections), the
  * rest queued in order; an HTTP/2 host declined; the SSRF guard on its resolver;
  * attempts still running when it stops are reported, not lost. */
@@ -535,17 +549,8 @@ static void aio_rules(void)
                 int resumed = atomic_load(&srv.resumed);
 
                 a = aio_new(&opts, max);
-                atomic_store(&srv.mode, M_SLOW);
-                aio_reset();
                 before = atomic_load(&srv.conns);
-                for (int i = 0; i < 4; i++) {
-                        jobs[i] = (hd_wh_aio_job_t){.sub = sub, .msg_id = "m", .body = "{}", .len = 2};
-                        hd_wh_aio_submit(a, &jobs[i]);
-                }
-                HD_CHECK(aio_wait_for(4));
-                for (int i = 0; i < 4; i++)
-                        HD_CHECK_MSG(jobs[i].res.status == 204, "max %zu job %d: %ld %s", max, i,
-                                     jobs[i].res.status, jobs[i].res.error);
+                four_slow(a, sub, jobs);
                 HD_CHECK_INT_EQ(atomic_load(&srv.conns) - before, (int)max);
                 /* one full handshake first; the others wait for its session and resume
                  * it (a TLS 1.3 client may still make some full: tickets are meant
@@ -559,17 +564,8 @@ static void aio_rules(void)
          * host gets full handshakes from then on, and nothing is lost. */
         SSL_CTX_set_session_id_context(srv.ctx, (const unsigned char *)"", 0);
         a = aio_new(&opts, 4);
-        atomic_store(&srv.mode, M_SLOW);
-        aio_reset();
         before = atomic_load(&srv.conns);
-        for (int i = 0; i < 4; i++) {
-                jobs[i] = (hd_wh_aio_job_t){.sub = sub, .msg_id = "m", .body = "{}", .len = 2};
-                hd_wh_aio_submit(a, &jobs[i]);
-        }
-        HD_CHECK(aio_wait_for(4));
-        for (int i = 0; i < 4; i++)
-                HD_CHECK_MSG(jobs[i].res.status == 204, "no resumption, job %d: %ld %s", i,
-                             jobs[i].res.status, jobs[i].res.error);
+        four_slow(a, sub, jobs);
         /* 4, and one more for each resumption refused before the host was marked */
         HD_CHECK(atomic_load(&srv.conns) - before >= 5 && atomic_load(&srv.conns) - before <= 7);
         aio_free(a);
@@ -636,16 +632,14 @@ int main(void)
                      res.error);
         hd_wh_conn_free(c.conn);
 
-        /* the event-driven one, through the same scenarios: on its own I/O thread,
-         * then driven by this thread (as the daemon's loop drives it) */
-        for (threaded = 1; threaded >= 0; threaded--) {
-                c.conn = NULL;
-                c.aio = aio_new(&opts, 4);
-                scenarios(&c);
-                aio_free(c.aio);
-                wrong_host(1);
-                aio_rules();
-        }
+        /* the event-driven one, through the same scenarios, driven by this thread
+         * (as the daemon's loop drives it) */
+        c.conn = NULL;
+        c.aio = aio_new(&opts, 4);
+        scenarios(&c);
+        aio_free(c.aio);
+        wrong_host(1);
+        aio_rules();
 
         atomic_store(&srv.stop, 1);
         shutdown(srv.lfd, SHUT_RDWR);
