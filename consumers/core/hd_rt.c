@@ -66,13 +66,17 @@ static int hd_rt_clients(hd_rt_t *w, char *errstr, size_t errstr_size)
              * half the deliveries/s, tests/bench/README.md.) */
             hd_rt_kafka_default(cc, w->cfg, "queued.max.messages.kbytes", 16384, errstr,
                                 errstr_size) ||
-            /* A paused partition drops what was prefetched for it; once resumed it
-             * is fetched again only after the fetch then waiting on the broker's
-             * other partitions returns: up to 500 ms by default, while the workers
-             * run dry (unkeyed events come in runs on few partitions, so those
-             * pause often). 50 ms keeps a resumed partition fed at 10k+ records/s
-             * (unordered bench row 2.5-2.9 s -> 0.9-1.0 s, tests/bench/README.md). */
-            hd_rt_kafka_default(cc, w->cfg, "fetch.wait.max.ms", 50, errstr, errstr_size) ||
+            /* A fetch to a broker whose partitions have nothing new is held there
+             * for fetch.wait.max.ms, and a partition that becomes fetchable
+             * meanwhile (assigned, resumed after a pause) waits for that fetch to
+             * return: 500 ms by default. Unkeyed events come in runs on few
+             * partitions, so those pause often (unordered bench row 2.5-2.9 s ->
+             * 0.9-1.0 s at 50 ms), and at start-up the ordered partitions waited
+             * behind fetches of the idle unordered ones: the last of six started
+             * 40-60 ms after the first at 50 ms, 0-15 ms at 10 ms (100-key row,
+             * tests/bench/README.md). The cost: an idle consumer sends each broker
+             * ~100 small fetches a second. */
+            hd_rt_kafka_default(cc, w->cfg, "fetch.wait.max.ms", 10, errstr, errstr_size) ||
             /* A fetch answered after its partition was paused is outdated, and
              * librdkafka then backs that partition off for fetch.error.backoff.ms
              * (500 ms by default) even once resumed: deliveries stalled ~0.4 s in
@@ -134,8 +138,10 @@ static int hd_rt_setup(hd_rt_t *w, char *errstr, size_t errstr_size)
         if (hd_rt_metrics_start(&w->metrics, w->rc.metrics_listen ? w->rc.metrics_listen : "",
                                 &w->metrics_port, errstr, errstr_size))
                 return -1;
-        return hd_rt_workers_start(w, errstr, errstr_size) ? -1
-                                                           : hd_rt_clients(w, errstr, errstr_size);
+        if (hd_rt_intake_start(w, errstr, errstr_size) ||
+            hd_rt_workers_start(w, errstr, errstr_size))
+                return -1;
+        return hd_rt_clients(w, errstr, errstr_size);
 }
 
 hd_rt_t *hd_rt_new(const hd_config_t *cfg, const hd_rt_conf_t *rc, const hd_channel_t *ch,
@@ -187,13 +193,10 @@ static void hd_rt_wait(hd_rt_t *w, int channel_ms)
         hd_rt_drain_fd(w->wake_efd);
 }
 
-/* Records taken from the consumer queue per round (cheap: into the partitions'
- * inboxes), and records looked at per round (decoded, fanned out, started), a
- * few per partition in turn; the rest of a round (the channel's turn, results,
- * timers, starts, commits) is paid once for them. */
-#define HD_RT_TAKE_PER_ROUND 256
-#define HD_RT_RECORDS_PER_ROUND 32
-#define HD_RT_RECORDS_WHEN_BUSY 4
+/* Records taken from the consumer queue per round: cheap (into the partitions'
+ * inboxes), and the consumer queue holds each partition's fetch in one run, so a
+ * small number would leave the partitions further back in it unstarted for rounds. */
+#define HD_RT_TAKE_PER_ROUND 4096
 
 void hd_rt_run(hd_rt_t *w, volatile sig_atomic_t *stop)
 {
@@ -203,14 +206,14 @@ void hd_rt_run(hd_rt_t *w, volatile sig_atomic_t *stop)
         w->loop_running = 1;
         while (!*stop) {
                 rd_kafka_message_t *m;
-                size_t n = 0, looked, budget;
+                size_t n = 0;
 
                 /* Wait only once the queue was found empty (its event fires on the
-                 * change from empty to non-empty) and nothing waits in the inboxes. */
+                 * change from empty to non-empty) and nothing is left to hand over. */
                 if (w->kafka_efd >= 0 && idle)
                         hd_rt_wait(w, channel_ms);
-                else if (hold && idle) { /* taking nothing for a moment (at most the grace
-                                          * period): wait for a result, not in a busy loop */
+                else if (hold && idle) { /* taking nothing for a moment (back-pressure):
+                                          * wait for a result, not in a busy loop */
                         struct pollfd p = {w->wake_efd, POLLIN, 0};
 
                         poll(&p, 1, 10);
@@ -222,15 +225,15 @@ void hd_rt_run(hd_rt_t *w, volatile sig_atomic_t *stop)
                         hd_rt_take(w, m);
                         n++;
                 }
-                /* With plenty of deliveries already waiting their turn, a round looks at
-                 * only a few more records: the channel's turn (answers in, next
-                 * attempts out) comes sooner, and a waiting record is not yet needed. */
-                budget = hd_dispatch_waiting(w->dispatch) > 2 * (size_t)w->rc.max_in_flight
-                                 ? HD_RT_RECORDS_WHEN_BUSY
-                                 : HD_RT_RECORDS_PER_ROUND;
-                looked = hd_rt_process_inboxes(w, budget);
+                /* Records go to the intake thread while it has room; the prepared ones
+                 * come back below, after the channel's turn (answers in, next attempts
+                 * out), which does not wait for them. */
+                hd_rt_process_inboxes(w, hd_rt_intake_room(w));
+                w->turn_inline = 1;
                 channel_ms = hd_rt_channel_turn(w);
+                w->turn_inline = 0;
                 hd_rt_drain_results(w);
+                hd_rt_intake_collect(w);
                 hd_rt_fire_timers(w);
                 hd_rt_start_ready(w);
                 rd_kafka_poll(w->producer, 0);
@@ -239,8 +242,9 @@ void hd_rt_run(hd_rt_t *w, volatile sig_atomic_t *stop)
                         hd_rt_commit(w, 0);
                         hd_rt_metrics_update(w);
                 }
-                /* results that came in meanwhile (a start that failed at once) go first */
-                idle = n < HD_RT_TAKE_PER_ROUND && looked < budget && !w->done;
+                /* results that came in meanwhile (a start that failed at once) go first;
+                 * the intake and the workers wake the loop when they have more */
+                idle = n < HD_RT_TAKE_PER_ROUND && !w->done;
         }
         hd_logkv(HD_LOG_INFO, w->ch->name, "stopping", NULL);
 }
@@ -271,6 +275,7 @@ void hd_rt_destroy(hd_rt_t *w)
         if (w->slots)
                 hd_rt_workers_stop(w);
         hd_rt_drain_results(w);
+        hd_rt_intake_stop(w);
         if (w->producer) {
                 rd_kafka_flush(w->producer, 10000);
                 rd_kafka_destroy(w->producer);

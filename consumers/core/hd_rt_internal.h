@@ -1,8 +1,9 @@
 /*
  * hd_rt internals (see hd_rt.h). One thread (the loop) owns every piece of delivery
  * state: assigned partitions and their completion trackers, records in flight,
- * the dispatch lanes and retry timers; worker threads only perform the channel's attempts
- * and hand results back through a queue. That keeps invariants 1-6 of DESIGN §5
+ * the dispatch lanes and retry timers; the intake thread only decodes records and
+ * prepares their deliveries, and worker threads only perform the channel's
+ * attempts, each handing its results back through a queue. That keeps invariants 1-6 of DESIGN §5
  * checkable in one place: a record is final when each of its deliveries is
  * delivered, dead-lettered (DLQ write acknowledged) or its subscription disabled,
  * and only final records move the committed offset.
@@ -53,7 +54,24 @@ typedef struct hd_rec {
         void *raw;                 /* the original value, for the DLQ */
         size_t rawlen;
         json_t *event;             /* decoded; NULL once fanned out, or undecodable */
+        /* prepared by the intake thread (hd_rt_intake.c) */
+        struct hd_job *jobs;       /* its deliveries, not yet in the dispatch */
+        const char *poison;        /* not decodable: the DLQ reason; error says why */
+        char *error;
+        struct hd_rec *next;       /* the intake's queues */
 } hd_rec_t;
+
+/* The intake thread's queues (guarded by lock): records to prepare, prepared ones. */
+typedef struct hd_rt_intake {
+        pthread_t thread;
+        pthread_mutex_t lock;
+        pthread_cond_t cond;
+        int inited, started, stop;
+        hd_rec_t *todo, *todo_tail, *out, *out_tail;
+        int wake_sent;             /* the loop was woken for what is on out */
+        size_t held;               /* handed over, not yet collected (the loop's count) */
+        hd_rec_t *batch, *batch_tail; /* the loop's, not yet handed over (no lock) */
+} hd_rt_intake_t;
 
 /* One worker thread; idle ones wait on their own condition, most recent on top. */
 typedef struct hd_rt_wslot {
@@ -93,6 +111,7 @@ struct hd_rt {
         hd_retry_schedule_t sched;
         char *dlq_topic;
         hd_part_t *parts;
+        size_t inbox_turn; /* the partition whose inbox is looked at first next */
         hd_job_t *timers;
         int64_t last_commit_us;
         unsigned seed;
@@ -119,6 +138,8 @@ struct hd_rt {
         int kafka_efd, wake_efd;
         pthread_t loop_thread;
         int loop_running;
+        int turn_inline, turn_nested; /* outcomes in the channel's turn (hd_rt_attempt_done) */
+        hd_rt_intake_t intake;
         /* counters for logs */
         long delivered, dead, retried, disabled;
         hd_rt_metrics_t metrics;
@@ -135,12 +156,20 @@ void hd_rt_start_ready(hd_rt_t *w);
 void hd_rt_dead_letter(hd_rt_t *w, hd_job_t *job, const char *reason);
 void hd_rt_job_final(hd_rt_t *w, hd_job_t *job);
 void hd_rt_dlq_report(hd_rt_t *w, const rd_kafka_message_t *m);
+void hd_rt_wake_loop(hd_rt_t *w);
+
+/* hd_rt_intake.c */
+int hd_rt_intake_start(hd_rt_t *w, char *errstr, size_t errstr_size);
+void hd_rt_intake_stop(hd_rt_t *w);
+size_t hd_rt_intake_room(const hd_rt_t *w);
+void hd_rt_intake_put(hd_rt_t *w, hd_rec_t *rec);
+void hd_rt_intake_flush(hd_rt_t *w);
+size_t hd_rt_intake_collect(hd_rt_t *w);
 
 /* hd_rt.c */
 int hd_rt_channel_turn(hd_rt_t *w);
 
 /* hd_rt_records.c */
-void hd_rt_record(hd_rt_t *w, const rd_kafka_message_t *m);
 void hd_rt_take(hd_rt_t *w, rd_kafka_message_t *m);
 size_t hd_rt_process_inboxes(hd_rt_t *w, size_t budget);
 void hd_rt_inbox_clear(hd_part_t *p);

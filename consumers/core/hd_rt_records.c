@@ -20,62 +20,12 @@ static hd_part_t *hd_rt_part(hd_rt_t *w, const char *topic, int32_t partition)
         return NULL;
 }
 
-static hd_job_t *hd_rt_job(hd_rec_t *rec, json_t *sub)
-{
-        hd_job_t *job = hd_calloc(1, sizeof(*job));
-
-        job->rec = rec;
-        job->sub = json_incref(sub);
-        return job;
-}
-
-/* One job per matching subscription of the channel, each in its (subscription, key) lane. */
-static void hd_rt_fan_out(hd_rt_t *w, hd_rec_t *rec)
-{
-        const char *type = json_string_value(json_object_get(rec->event, "type"));
-        json_t *all = hd_subs_snapshot(w->subs), *sub;
-        const char *id;
-        size_t limit;
-
-        rec->pending = 1; /* held while fanning out */
-        json_object_foreach(all, id, sub) {
-                hd_job_t *job;
-                char err[300];
-                if (strcmp(json_string_value(json_object_get(sub, "channel")) ?: "", w->ch->name) ||
-                    !hd_sub_matches(sub, type))
-                        continue;
-                job = hd_rt_job(rec, sub);
-                rec->pending++;
-                w->ch->message_id(rec->event, sub, job->msg_id, sizeof(job->msg_id));
-                limit = w->ch->max_in_flight ? w->ch->max_in_flight(sub) : 0;
-                if (limit)
-                        hd_dispatch_set_limit(w->dispatch, id, limit);
-                if (w->ch->rate_limit)
-                        hd_dispatch_set_rate(w->dispatch, id, w->ch->rate_limit(sub));
-                job->dj = hd_dispatch_submit(w->dispatch, id,
-                                             rec->part->ordered ? (rec->key ?: "") : NULL, job);
-                job->payload = w->ch->prepare(w->ctx, rec->event, sub, job->msg_id, err,
-                                              sizeof(err));
-                if (!job->payload) /* dead-lettered when its turn in the lane comes */
-                        snprintf(job->res.error, sizeof(job->res.error), "%s", err);
-        }
-        json_decref(all);
-        /* Every delivery is prepared: the decoded event (the bulk of a waiting
-         * record's memory) is not needed again; the DLQ takes the raw value. */
-        json_decref(rec->event);
-        rec->event = NULL;
-        if (--rec->pending == 0) { /* nobody subscribed: final at once */
-                hd_tracker_done(rec->part->tracker, rec->offset);
-                free(rec->key), free(rec->raw), free(rec);
-        }
-}
-
-void hd_rt_record(hd_rt_t *w, const rd_kafka_message_t *m)
+/* A record of an assigned partition: counted open, then prepared on the intake
+ * thread (hd_rt_intake.c) unless it was delivered before a restart. */
+static void hd_rt_record(hd_rt_t *w, const rd_kafka_message_t *m)
 {
         hd_part_t *part = hd_rt_part(w, rd_kafka_topic_name(m->rkt), m->partition);
-        char err[HD_ERRSTR_SIZE];
         hd_rec_t *rec;
-        int r;
 
         if (!part)
                 return;
@@ -90,18 +40,7 @@ void hd_rt_record(hd_rt_t *w, const rd_kafka_message_t *m)
         if (m->len) /* a record without a value (tombstone) has no payload at all */
                 memcpy(rec->raw, m->payload, m->len);
         rec->rawlen = m->len;
-        r = hd_serde_decode(w->serde, m->payload ? m->payload : "", m->len, &rec->event, err,
-                            sizeof(err));
-        if (r) { /* poison: dead-letter it with its reason, the stream goes on */
-                hd_job_t *job = hd_rt_job(rec, NULL);
-                rec->pending = 1;
-                snprintf(job->msg_id, sizeof(job->msg_id), "%s@%lld", part->topic,
-                         (long long)m->offset);
-                snprintf(job->res.error, sizeof(job->res.error), "%s", err);
-                hd_rt_dead_letter(w, job, hd_serde_err_name(r));
-                return;
-        }
-        hd_rt_fan_out(w, rec);
+        hd_rt_intake_put(w, rec);
 }
 
 static void hd_rt_message_done(hd_rt_t *w, rd_kafka_message_t *m)
@@ -133,25 +72,43 @@ void hd_rt_take(hd_rt_t *w, rd_kafka_message_t *m)
         p->inbox[p->in_head + p->in_len++] = m;
 }
 
-/* Up to budget records from the inboxes, a few per partition in turn, each while its
- * partition has fewer than webhook.window records open. */
+/* Up to budget records from the inboxes to the intake, a few per partition in turn,
+ * each while its partition has fewer than webhook.window records open. The turn goes on from round
+ * to round: a small budget (a busy round's) would otherwise go to the same first
+ * partitions every time and leave the others' keys unstarted (first records of the
+ * last partitions of six looked at ~30 ms after they came in, tests/bench/README.md). */
 size_t hd_rt_process_inboxes(hd_rt_t *w, size_t budget)
 {
-        size_t done = 0, took, window = (size_t)w->rc.window;
+        size_t done = 0, took, window = (size_t)w->rc.window, n = 0, at;
+        hd_part_t *p;
 
+        for (p = w->parts; p; p = p->next)
+                n++;
+        if (!n)
+                return 0;
+        at = w->inbox_turn % n;
         do {
                 took = 0;
-                for (hd_part_t *p = w->parts; p && done < budget; p = p->next) {
-                        if (p->in_len && hd_tracker_open(p->tracker) >= window)
-                                continue;
-                        for (int k = 0; k < 8 && p->in_len && done < budget; k++, took++, done++) {
-                                rd_kafka_message_t *m = p->inbox[p->in_head++];
-                                if (!--p->in_len)
-                                        p->in_head = 0;
-                                hd_rt_message_done(w, m);
-                        }
+                p = w->parts;
+                for (size_t i = 0; i < at; i++)
+                        p = p->next;
+                for (size_t i = 0; i < n && done < budget; i++) {
+                        size_t k = 0;
+                        if (!p->in_len || hd_tracker_open(p->tracker) < window)
+                                for (; k < 8 && p->in_len && done < budget; k++, done++) {
+                                        rd_kafka_message_t *m = p->inbox[p->in_head++];
+                                        if (!--p->in_len)
+                                                p->in_head = 0;
+                                        hd_rt_message_done(w, m);
+                                }
+                        took += k;
+                        at = (at + 1) % n;
+                        p = p->next ? p->next : w->parts;
+                        if (k) /* the next round starts after the last one served */
+                                w->inbox_turn = at;
                 }
         } while (took && done < budget);
+        hd_rt_intake_flush(w);
         return done;
 }
 
@@ -220,26 +177,31 @@ size_t hd_rt_open_records(hd_rt_t *w, int revoked_only)
         return n;
 }
 
-/* Bounded memory: a partition with a full window is paused until half of it drains. */
 /*
  * Back-pressure: a partition with webhook.window records open is not looked at
  * further (hd_rt_process_inboxes); what is fetched meanwhile waits in its inbox
- * (a fetched message: its bytes, not yet a decoded event and its deliveries). With
- * twice the window waiting there the partition is full: for a grace period the
- * loop then takes nothing more from the consumer queue (librdkafka keeps what it
- * prefetched, bounded by queued.max.messages.kbytes), and only a partition full for
- * longer is paused (resumed at one window), so the others go on. librdkafka drops a
- * paused partition's prefetched records and, resumed, at times fetches it again only
- * ~1 s later: pausing at every window stalled the benchmarks now and then
- * (tests/bench/README.md). Returns 1 while the loop should take nothing.
+ * (a fetched message: its bytes, not yet a decoded event and its deliveries).
+ * - With HD_RT_INBOX_WINDOWS windows waiting in the inboxes of partitions not
+ *   paused, the loop takes nothing more from the consumer queue (librdkafka keeps
+ *   what it prefetched, bounded by queued.max.messages.kbytes). The bound is on
+ *   the sum, not per partition: the consumer queue holds each partition's fetch in
+ *   one run, so a partition that stopped the taking would keep the others' first
+ *   records (behind its own in the queue) from being looked at (the last of six
+ *   partitions started ~60 ms late in the 100-key benchmark, tests/bench/README.md).
+ * - A partition with twice its window waiting for longer than a grace period is
+ *   paused (resumed at one window), so that the others go on: its records leave the
+ *   consumer queue and its inbox no longer counts. librdkafka drops a paused
+ *   partition's prefetched records and, resumed, at times fetches it again only
+ *   ~1 s later: pausing at once stalled the benchmarks now and then.
+ * Returns 1 while the loop should take nothing.
  */
 #define HD_RT_FULL_GRACE_US 250000
+#define HD_RT_INBOX_WINDOWS 16
 
 int hd_rt_flow_control(hd_rt_t *w)
 {
-        size_t window = (size_t)w->rc.window;
+        size_t window = (size_t)w->rc.window, waiting = 0;
         int64_t now = hd_mono_us();
-        int hold = 0;
 
         for (hd_part_t *p = w->parts; p; p = p->next) {
                 size_t held = p->revoked ? 0 : p->in_len;
@@ -253,8 +215,8 @@ int hd_rt_flow_control(hd_rt_t *w)
                 want = p->full_since_us && now - p->full_since_us >= HD_RT_FULL_GRACE_US ? 1
                        : !p->full_since_us                                          ? 0
                                                                                     : p->paused;
-                if (p->full_since_us && !want && !p->revoked)
-                        hold = 1;
+                if (!p->revoked && !want)
+                        waiting += held;
                 if (p->revoked || want == p->paused)
                         continue;
                 l = rd_kafka_topic_partition_list_new(1);
@@ -266,7 +228,7 @@ int hd_rt_flow_control(hd_rt_t *w)
                 rd_kafka_topic_partition_list_destroy(l);
                 p->paused = want;
         }
-        return hold;
+        return waiting >= HD_RT_INBOX_WINDOWS * window;
 }
 
 static void hd_rt_assign(hd_rt_t *w, rd_kafka_topic_partition_list_t *parts)
@@ -318,6 +280,7 @@ static void hd_rt_revoke(hd_rt_t *w, rd_kafka_topic_partition_list_t *parts)
                         break;
                 hd_rt_channel_turn(w);
                 hd_rt_drain_results(w);
+                hd_rt_intake_collect(w);
                 hd_rt_start_ready(w);
                 hd_rt_fire_timers(w);
                 rd_kafka_poll(w->producer, w->ch->loop_run ? 1 : 10);

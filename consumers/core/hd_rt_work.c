@@ -24,7 +24,7 @@ static void hd_rt_unidle(hd_rt_t *w, hd_rt_wslot_t *me)
         me->idle = 0;
 }
 
-static void hd_rt_wake_loop(hd_rt_t *w)
+void hd_rt_wake_loop(hd_rt_t *w)
 {
         static const uint64_t one = 1;
 
@@ -186,12 +186,27 @@ void hd_rt_attempt_on_worker(hd_rt_t *w, void *token)
         hd_rt_to_workers(w, token);
 }
 
+static void hd_rt_outcome(hd_rt_t *w, hd_job_t *job);
+
 void hd_rt_attempt_done(hd_rt_t *w, void *token, size_t queued)
 {
         hd_job_t *job = token;
         int wake;
 
         job->seconds = (double)(hd_mono_us() - job->t0_us) / 1e6;
+        /* In the loop's own channel turn (not nested in another such outcome): the
+         * outcome now, and what it lets start (the next record of this key) goes out
+         * before the turn reads the other answers that came in with this one. An
+         * answer otherwise waited for the whole turn: the receiver's answers come in
+         * bursts (timers on a millisecond tick), ~25 at a time in the benchmark. */
+        if (w->turn_inline && !w->turn_nested && w->loop_running &&
+            pthread_equal(pthread_self(), w->loop_thread)) {
+                w->turn_nested = 1;
+                hd_rt_outcome(w, job);
+                hd_rt_start_ready(w);
+                w->turn_nested = 0;
+                return;
+        }
         pthread_mutex_lock(&w->lock);
         job->next = w->done;
         w->done = job;
