@@ -189,8 +189,10 @@ static void hd_rt_wait(hd_rt_t *w, int channel_ms)
                               {w->ch->loop_fd(w->ctx), POLLIN, 0}};
 
         poll(p, p[2].fd >= 0 ? 3 : 2, channel_ms < 10 ? (channel_ms > 0 ? channel_ms : 0) : 10);
-        hd_rt_drain_fd(w->kafka_efd);
-        hd_rt_drain_fd(w->wake_efd);
+        if (p[0].revents) /* a read that finds nothing is a syscall for nothing */
+                hd_rt_drain_fd(w->kafka_efd);
+        if (p[1].revents)
+                hd_rt_drain_fd(w->wake_efd);
 }
 
 /* Records taken from the consumer queue per round: cheap (into the partitions'

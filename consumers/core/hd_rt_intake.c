@@ -18,10 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 /* Records handed over and not yet taken back: enough to prepare ahead of the
  * dispatch, few enough that a record handed over now is not long behind others. */
-#define HD_RT_INTAKE_MAX 512
+#define HD_RT_INTAKE_MAX 64
 
 static void hd_intake_jobs_free(hd_rt_t *w, hd_job_t *job)
 {
@@ -112,6 +115,9 @@ static void *hd_intake_run(void *arg)
         hd_rt_t *w = arg;
         hd_rt_intake_t *in = &w->intake;
 
+        /* Preparing ahead yields the CPU to the loop's I/O (Linux: per thread). */
+        if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10))
+                (void)0; /* not allowed: the same priority as the loop */
         for (;;) {
                 hd_rec_t *list, *head = NULL, *tail = NULL;
                 int n = 0;
