@@ -71,13 +71,13 @@ static int hd_rt_clients(hd_rt_t *w, char *errstr, size_t errstr_size)
              * meanwhile (assigned, resumed after a pause) waits for that fetch to
              * return: 500 ms by default. Unkeyed events come in runs on few
              * partitions, so those pause often (unordered bench row 2.5-2.9 s ->
-             * 0.9-1.0 s at 50 ms). 10 ms would also start the ordered partitions
-             * closer together after an assignment (they wait behind fetches of the
-             * idle unordered ones: the last of six 40-60 ms after the first at
-             * 50 ms, 0-15 ms at 10 ms), but costs an idle consumer ~100 fetches a
-             * second per broker; the benchmarks meet their targets either way
-             * (tests/bench/README.md). */
-            hd_rt_kafka_default(cc, w->cfg, "fetch.wait.max.ms", 50, errstr, errstr_size) ||
+             * 0.9-1.0 s at 50 ms), and after an assignment the ordered partitions
+             * waited behind fetches of the idle unordered ones: the last of six
+             * started 40-60 ms after the first at 50 ms, 0-15 ms at 10 ms (100-key
+             * row: 1.31-1.57 at 50 ms, 1.30-1.39 at 10 ms, six runs each,
+             * tests/bench/README.md). The price: an idle consumer sends each broker
+             * ~100 small fetches a second (kafka.fetch_wait_max_ms to change it). */
+            hd_rt_kafka_default(cc, w->cfg, "fetch.wait.max.ms", 10, errstr, errstr_size) ||
             /* A fetch answered after its partition was paused is outdated, and
              * librdkafka then backs that partition off for fetch.error.backoff.ms
              * (500 ms by default) even once resumed: deliveries stalled ~0.4 s in
