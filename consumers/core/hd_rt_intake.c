@@ -26,28 +26,6 @@
  * dispatch, few enough that a record handed over now is not long behind others. */
 #define HD_RT_INTAKE_MAX 64
 
-static void hd_intake_jobs_free(hd_rt_t *w, hd_job_t *job)
-{
-        while (job) {
-                hd_job_t *next = job->next;
-                json_decref(job->sub);
-                if (job->payload)
-                        w->ch->payload_free(job->payload);
-                free(job);
-                job = next;
-        }
-}
-
-static void hd_intake_rec_free(hd_rt_t *w, hd_rec_t *rec)
-{
-        hd_intake_jobs_free(w, rec->jobs);
-        free(rec->error);
-        json_decref(rec->event);
-        free(rec->key);
-        free(rec->raw);
-        free(rec);
-}
-
 /* On the intake thread: one job per matching subscription of the channel, in the
  * subscriptions' order; the decoded event is not kept (the DLQ takes the raw value). */
 static void hd_intake_prepare(hd_rt_t *w, hd_rec_t *rec)
@@ -185,7 +163,7 @@ void hd_rt_intake_stop(hd_rt_t *w)
         for (int i = 0; i < 3; i++)
                 while (lists[i]) {
                         hd_rec_t *next = lists[i]->next;
-                        hd_intake_rec_free(w, lists[i]);
+                        hd_rt_rec_free(w, lists[i]);
                         lists[i] = next;
                 }
         pthread_cond_destroy(&in->cond);
@@ -237,7 +215,7 @@ static void hd_intake_submit(hd_rt_t *w, hd_rec_t *rec)
         hd_job_t *job = rec->jobs;
 
         if (rec->part->revoked == 1) { /* abandoned meanwhile: the next owner has it */
-                hd_intake_rec_free(w, rec);
+                hd_rt_rec_free(w, rec);
                 return;
         }
         if (rec->poison) {
@@ -270,7 +248,7 @@ static void hd_intake_submit(hd_rt_t *w, hd_rec_t *rec)
         }
         if (--rec->pending == 0) {
                 hd_tracker_done(rec->part->tracker, rec->offset);
-                hd_intake_rec_free(w, rec);
+                hd_rt_rec_free(w, rec);
         }
 }
 

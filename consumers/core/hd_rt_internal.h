@@ -155,6 +155,8 @@ void hd_rt_fire_timers(hd_rt_t *w);
 void hd_rt_start_ready(hd_rt_t *w);
 void hd_rt_dead_letter(hd_rt_t *w, hd_job_t *job, const char *reason);
 void hd_rt_job_final(hd_rt_t *w, hd_job_t *job);
+void hd_rt_job_free(hd_rt_t *w, hd_job_t *job);
+void hd_rt_rec_free(hd_rt_t *w, hd_rec_t *rec);
 void hd_rt_dlq_report(hd_rt_t *w, const rd_kafka_message_t *m);
 void hd_rt_wake_loop(hd_rt_t *w);
 

@@ -6,7 +6,6 @@
  */
 #include "hd_rt_internal.h"
 #include "hd_log.h"
-#include "hd_sub.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -219,7 +219,7 @@ void hd_rt_attempt_done(hd_rt_t *w, void *token, size_t queued)
                 hd_rt_wake_loop(w);
 }
 
-static void hd_job_free(hd_rt_t *w, hd_job_t *job)
+void hd_rt_job_free(hd_rt_t *w, hd_job_t *job)
 {
         json_decref(job->sub);
         if (job->payload)
@@ -227,8 +227,15 @@ static void hd_job_free(hd_rt_t *w, hd_job_t *job)
         free(job);
 }
 
-static void hd_rec_free(hd_rec_t *rec)
+/* The record and what the intake left on it (deliveries never dispatched, an error). */
+void hd_rt_rec_free(hd_rt_t *w, hd_rec_t *rec)
 {
+        while (rec->jobs) {
+                hd_job_t *next = rec->jobs->next;
+                hd_rt_job_free(w, rec->jobs);
+                rec->jobs = next;
+        }
+        free(rec->error);
         json_decref(rec->event);
         free(rec->key);
         free(rec->raw);
@@ -245,9 +252,9 @@ void hd_rt_job_final(hd_rt_t *w, hd_job_t *job)
         if (--rec->pending == 0) {
                 if (rec->part->revoked != 1) /* abandoned partitions are not ours */
                         hd_tracker_done(rec->part->tracker, rec->offset);
-                hd_rec_free(rec);
+                hd_rt_rec_free(w, rec);
         }
-        hd_job_free(w, job);
+        hd_rt_job_free(w, job);
 }
 
 static void hd_hdr(rd_kafka_headers_t *h, const char *name, const char *fmt, ...)
