@@ -51,17 +51,12 @@ static pid_t start_rx(void)
 /* The receiver's lines: the webhook-id of each valid, answered delivery in order. */
 static json_t *rx_ids(void)
 {
-        char err[256], *text = hd_read_file(rx_out, 8 << 20, NULL, err, sizeof(err)), *save = NULL;
-        json_t *arr = json_array();
+        json_t *lines = hd_test_rx_delivered(rx_out), *arr = json_array(), *l;
+        size_t i;
 
-        for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
-                json_t *j = json_loads(l, 0, NULL);
-                if (j && json_is_true(json_object_get(j, "valid")) &&
-                    json_integer_value(json_object_get(j, "status")) == 204)
-                        json_array_append(arr, json_object_get(j, "id"));
-                json_decref(j);
-        }
-        free(text);
+        json_array_foreach(lines, i, l)
+                json_array_append(arr, json_object_get(l, "id"));
+        json_decref(lines);
         return arr;
 }
 

@@ -130,26 +130,9 @@ static int not_paused(void *arg)
         return metric("herald_partitions_paused") == 0;
 }
 
-/* Delivered ids in arrival order (204 and a valid signature), each once. */
-static json_t *arrivals(void)
-{
-        char err[256], *text = hd_read_file(out, 8 << 20, NULL, err, sizeof(err)), *save = NULL;
-        json_t *arr = json_array();
-
-        for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
-                json_t *j = json_loads(l, 0, NULL);
-                if (j && json_is_true(json_object_get(j, "valid")) &&
-                    json_integer_value(json_object_get(j, "status")) == 204)
-                        json_array_append(arr, j);
-                json_decref(j);
-        }
-        free(text);
-        return arr;
-}
-
 static int delivered(void *arg)
 {
-        json_t *arr = arrivals();
+        json_t *arr = hd_test_rx_delivered(out);
         int n = (int)json_array_size(arr);
 
         (void)arg;
@@ -160,7 +143,7 @@ static int delivered(void *arg)
 /* Every event once, and each account's events in the order they were produced. */
 static void check_all_in_order(void)
 {
-        json_t *arr = arrivals(), *l, *seen = json_object();
+        json_t *arr = hd_test_rx_delivered(out), *l, *seen = json_object();
         int next[NACC], bad = 0, dups = 0;
         size_t i;
 

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 herald_event_t *hd_test_service_event(const char *acct, const char *name)
 {
@@ -46,4 +48,20 @@ int hd_test_emit_services(herald_producer_t *p, int first, int n, const char *ac
                 herald_event_destroy(ev);
         }
         return failed;
+}
+
+json_t *hd_test_rx_delivered(const char *path)
+{
+        char err[256], *text = hd_read_file(path, 8 << 20, NULL, err, sizeof(err)), *save = NULL;
+        json_t *arr = json_array();
+
+        for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
+                json_t *j = json_loads(l, 0, NULL);
+                if (j && json_is_true(json_object_get(j, "valid")) &&
+                    json_integer_value(json_object_get(j, "status")) == 204)
+                        json_array_append(arr, j);
+                json_decref(j);
+        }
+        free(text);
+        return arr;
 }

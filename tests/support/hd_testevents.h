@@ -7,6 +7,8 @@
 
 #include "herald/herald.h"
 
+#include <jansson.h>
+
 /* account.service.state_changed for account acct, service id and name `name`
  * (account "Acme", state a -> b); NULL when it cannot be built. */
 herald_event_t *hd_test_service_event(const char *acct, const char *name);
@@ -18,5 +20,9 @@ herald_event_t *hd_test_service_event(const char *acct, const char *name);
  */
 int hd_test_emit_services(herald_producer_t *p, int first, int n, const char *acct_fmt,
                           int nacc, const char *name_fmt, char **ids);
+
+/* The lines `herald listen --out path` wrote for valid deliveries it answered 204,
+ * in arrival order (repeats included); an empty array when there is no file yet. */
+json_t *hd_test_rx_delivered(const char *path);
 
 #endif
