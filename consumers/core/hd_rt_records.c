@@ -71,11 +71,12 @@ void hd_rt_take(hd_rt_t *w, rd_kafka_message_t *m)
         p->inbox[p->in_head + p->in_len++] = m;
 }
 
-/* Up to budget records from the inboxes to the intake, a few per partition in turn,
- * each while its partition has fewer than webhook.window records open. The turn goes on from round
- * to round: a small budget (a busy round's) would otherwise go to the same first
- * partitions every time and leave the others' keys unstarted (first records of the
- * last partitions of six looked at ~30 ms after they came in, tests/bench/README.md). */
+/* Up to budget records (the intake's room) from the inboxes to the intake, a few per
+ * partition in turn, each while its partition has fewer than webhook.window records
+ * open. The turn goes on from round to round: a small budget would otherwise go to
+ * the same first partitions every time and leave the others' keys unstarted (first
+ * records of the last of six partitions looked at ~30 ms after they came in,
+ * tests/bench/README.md). */
 size_t hd_rt_process_inboxes(hd_rt_t *w, size_t budget)
 {
         size_t done = 0, took, window = (size_t)w->rc.window, n = 0, at;
